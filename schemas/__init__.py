@@ -1,0 +1,1 @@
+"""Stream schemas (JSON Schema), one folder per vendor, shipped inside the wheel."""
