@@ -1,0 +1,216 @@
+"""The base REST stream every vendor stream builds on: budget, retries, envelopes, fast parsing."""
+
+from __future__ import annotations
+
+import decimal
+import typing as t
+
+import msgspec
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.pagination import BaseAPIPaginator
+from typing_extensions import override
+from urllib3.exceptions import NewConnectionError
+
+from taps.shared.errors import ConfigurationError, describe_response
+from taps.shared.redaction import redact
+from taps.shared.retry import ImmediateRetry
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from singer_sdk.helpers.types import Context
+
+    from taps.shared.tap import ResilientTap, TapRuntime
+
+_decoder = msgspec.json.Decoder(float_hook=decimal.Decimal)
+_BODY = "_taps_decoded_body"
+_RECORDS = "_taps_records"
+_AUTH_RETRIED = "_taps_auth_retried"
+
+
+class TokenRejectedError(RetriableAPIError, ImmediateRetry):
+    """A 401 with a renewable token: renew it and retry at once (only once per request)."""
+
+
+def decoded_body(response: requests.Response) -> t.Any:  # noqa: ANN401 - any JSON
+    """The response's JSON, decoded once by ``validate_response`` and reused."""
+    if not hasattr(response, _BODY):
+        setattr(response, _BODY, _decoder.decode(response.content))
+    return getattr(response, _BODY)
+
+
+def dig(body: t.Any, path: tuple[str, ...]) -> t.Any:  # noqa: ANN401 - any JSON
+    """``body[path[0]][path[1]]...``, or None when a step is missing."""
+    for key in path:
+        if not isinstance(body, dict):
+            return None
+        body = body.get(key)
+    return body
+
+
+def cannot_connect(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when no connection could be opened (refused, DNS failure), not a dropped one."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
+
+
+class BodyCursorPaginator(BaseAPIPaginator[t.Optional[str]]):
+    """Cursor in the JSON body; ends only when the cursor is absent, null or empty.
+
+    Short and empty pages never end the stream: many APIs return fewer records than asked.
+    """
+
+    def __init__(self, cursor_path: tuple[str, ...]) -> None:
+        """Read the next cursor at ``cursor_path`` in each page."""
+        super().__init__(None)
+        self.cursor_path = cursor_path
+
+    @override
+    def get_next(self, response: requests.Response) -> str | None:
+        value = dig(decoded_body(response), self.cursor_path)
+        return value if isinstance(value, str) and value else None
+
+    @override
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        return True
+
+
+class ResilientStream(RESTStream[t.Any]):
+    """Transport for every vendor stream.
+
+    - one rate budget per tap process (``budget_name`` picks which), acquired per attempt;
+    - retries on 429, 5xx, resets, timeouts and truncated or undecodable bodies, waiting
+      exactly ``Retry-After`` when sent, else exponential backoff with jitter;
+    - a 401 renews a renewable token once and retries at once;
+    - other 4xx fail with the vendor's own message (``client_error``), never the whole body;
+    - bodies are decoded once with msgspec; records are taken from ``records_path``.
+    """
+
+    #: Keys leading to the list of records in a page; () when the body is the list.
+    records_path: t.ClassVar[tuple[str, ...]] = ("data",)
+    #: Which of the tap's rate budgets this stream's requests draw from.
+    budget_name: t.ClassVar[str] = "api"
+
+    def __init__(self, tap: ResilientTap, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """Attach the tap's shared runtime (budgets, auth, retry policy)."""
+        super().__init__(tap, *args, **kwargs)
+        self.runtime: TapRuntime = tap.runtime
+
+    @property
+    @override
+    def url_base(self) -> str:
+        return str(self.config["api_url"]).rstrip("/")
+
+    @property
+    @override
+    def timeout(self) -> float:
+        return float(self.config.get("request_timeout_seconds", 300))
+
+    @property
+    @override
+    def authenticator(self) -> t.Any:  # noqa: ANN401 - any requests auth
+        return self.runtime.authenticator
+
+    # Retries -------------------------------------------------------------------------------
+
+    @override
+    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
+        return self.runtime.policy.wait_generator()
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return self.runtime.policy.max_tries
+
+    @override
+    def backoff_jitter(self, value: float) -> float:
+        return value  # the policy adds jitter itself, and never to a server-given wait
+
+    @override
+    def backoff_handler(self, details: t.Any) -> None:  # noqa: ANN401 - backoff's details dict
+        exc = details.get("exception")
+        reason = str(exc) if isinstance(exc, RetriableAPIError) else type(exc).__name__
+        if not isinstance(exc, RetriableAPIError) and exc is not None and exc.args:
+            reason += f": {str(exc.args[0])[:200]}"
+        self.logger.warning(
+            "Retrying %s in %.1f s (attempt %d of %d): %s",
+            self.name, details.get("wait", 0.0), details.get("tries", 0) + 1,
+            self.backoff_max_tries(), redact(reason),
+        )
+
+    @override
+    def request_decorator(self, func: Callable) -> Callable:
+        budget = self.runtime.budget(self.budget_name)
+
+        def send(prepared_request: requests.PreparedRequest, context: Context | None) -> t.Any:  # noqa: ANN401
+            budget.acquire()
+            try:
+                return func(prepared_request, context)
+            except requests.exceptions.ConnectionError as exc:
+                if not self.runtime.host_reached and cannot_connect(exc):
+                    msg = (
+                        f"Cannot reach {self.url_base} ({type(exc).__name__}). "
+                        "Check the api_url setting and that the host is reachable."
+                    )
+                    raise ConfigurationError(msg) from None
+                raise
+
+        return super().request_decorator(send)
+
+    # Responses -----------------------------------------------------------------------------
+
+    def client_error(self, response: requests.Response) -> Exception:
+        """The exception for a non-retriable 4xx; vendors add hints about their settings."""
+        message = describe_response(response)
+        if response.status_code in {401, 403}:
+            return ConfigurationError(
+                f"{message}. The API rejected the credentials: check the auth settings."
+            )
+        return FatalAPIError(message)
+
+    def check_body(self, body: t.Any, response: requests.Response) -> None:  # noqa: ANN401
+        """Hook: raise for error envelopes that arrive with a 2xx status."""
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        self.runtime.host_reached = True
+        status = response.status_code
+        if status == 401 and self.authenticator.can_refresh and response.request is not None:
+            if not getattr(response.request, _AUTH_RETRIED, False):
+                setattr(response.request, _AUTH_RETRIED, True)
+                self.authenticator.invalidate()
+                raise TokenRejectedError(describe_response(response), response)
+        if status == 429 or status >= 500:
+            raise RetriableAPIError(describe_response(response), response)
+        if status >= 400:
+            raise self.client_error(response)
+        if not 200 <= status < 300:
+            raise FatalAPIError(describe_response(response))
+        try:
+            body = decoded_body(response)
+        except msgspec.DecodeError as exc:
+            msg = (
+                f"Truncated or malformed JSON ({len(response.content)} bytes) from "
+                f"{response.request.method if response.request else 'GET'} {self.path}: {exc}"
+            )
+            raise RetriableAPIError(msg, response) from None
+        self.check_body(body, response)
+        records = dig(body, self.records_path) if self.records_path else body
+        if not isinstance(records, list):
+            msg = (
+                f"Unexpected response shape from {self.path}: no list at "
+                f"{'.'.join(self.records_path) or 'the top level'}"
+            )
+            raise RetriableAPIError(msg, response)
+        setattr(response, _RECORDS, records)
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        records = getattr(response, _RECORDS, None)
+        if records is None:  # validate_response was bypassed (e.g. a subclass)
+            self.validate_response(response)
+            records = getattr(response, _RECORDS)
+        return records
