@@ -1,0 +1,1 @@
+"""tap-amperity: Singer tap for the Amperity API and Profile API."""

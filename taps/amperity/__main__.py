@@ -1,0 +1,5 @@
+"""``python -m taps.amperity``."""
+
+from taps.amperity.tap import main
+
+main()

@@ -1,0 +1,144 @@
+"""tap-amperity: the Amperity API and Profile API as Singer streams."""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk import typing as th
+from typing_extensions import override
+
+from taps.amperity import streams
+from taps.amperity.client import CONTROL_PLANE_VERSION, PROFILE_API_VERSION, UNSTABLE_VERSION
+from taps.shared.auth import (
+    RefreshingBearerAuth,
+    StaticBearerAuth,
+    TokenEndpoint,
+    TokenGrant,
+    parse_token_response,
+)
+from taps.shared.errors import ConfigurationError
+from taps.shared.tap import ResilientTap, TapRuntime, common_properties, run_cli
+
+if t.TYPE_CHECKING:
+    from singer_sdk.streams import Stream
+
+
+class TapAmperity(ResilientTap):
+    """Singer tap for Amperity."""
+
+    name = "tap-amperity"
+    budget_settings: t.ClassVar[dict[str, tuple[str, int]]] = {
+        "api": ("max_requests_per_minute", 600),  # Amperity API: 10 requests/second
+        "profile": ("profile_max_requests_per_minute", 120_000),  # Profile API: 2000/second
+    }
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("tenant", th.StringType,
+                    description="Tenant ID (Settings > Security > API keys > Copy tenant ID); "
+                                "sent as the Amperity-Tenant header."),
+        th.Property("access_token", th.StringType, secret=True,
+                    description="Access token generated in the Amperity UI (API key > Get token)."),
+        th.Property("client_id", th.StringType,
+                    description="OAuth client ID (API key > Get OAuth credentials)."),
+        th.Property("client_secret", th.StringType, secret=True,
+                    description="OAuth client secret; used with client_id instead of access_token."),
+        th.Property("token_url", th.StringType,
+                    description="OAuth token endpoint shown with the client credentials "
+                                "(default: <api_url>/v0/oauth2/token)."),
+        th.Property("include_campaign_drafts", th.BooleanType, default=False,
+                    description="Also extract campaign drafts (an unstable API that may change "
+                                "without notice)."),
+        th.Property("workflow_lookback_days", th.NumberType, default=7,
+                    description="Days before the bookmark to re-read workflow runs, so runs "
+                                "that changed state are updated."),
+        th.Property("ingest_window_days", th.NumberType, default=7,
+                    description="Width of each ingest-jobs request window (at most 7 days)."),
+        th.Property("page_size", th.IntegerType, default=1000,
+                    description="Records per page for the Amperity API (limit)."),
+        th.Property("profile_page_size", th.IntegerType, default=1000,
+                    description="Profiles per page for the Profile API (limit)."),
+        th.Property("api_version", th.StringType, default=CONTROL_PLANE_VERSION,
+                    description="api-version header for the Amperity API."),
+        th.Property("profile_api_version", th.StringType, default=PROFILE_API_VERSION,
+                    description="api-version header for the Profile API."),
+        th.Property("campaign_drafts_api_version", th.StringType, default=UNSTABLE_VERSION,
+                    description="api-version header for campaign drafts."),
+        th.Property("profile_max_requests_per_minute", th.IntegerType, default=120_000,
+                    description="Request budget for the Profile API (documented: 2000/second "
+                                "per tenant, sandboxes included)."),
+        *common_properties(requests_per_minute=600, api_url="https://app.amperity.com/api"),
+        additional_properties=False,
+    ).to_dict()
+
+    @override
+    def discover_streams(self) -> list[Stream]:
+        classes: list[type[Stream]] = [
+            streams.AuditEvents, streams.WorkflowRuns, streams.IngestJobs, streams.Campaigns,
+            streams.Segments, streams.ProfileIndexes, streams.Profiles,
+        ]
+        if self.config.get("include_campaign_drafts"):
+            classes.append(streams.CampaignDrafts)
+        return [cls(tap=self) for cls in classes]
+
+    @property
+    def token_url(self) -> str:
+        """The OAuth token endpoint."""
+        return str(self.config.get("token_url") or f"{str(self.config['api_url']).rstrip('/')}/v0/oauth2/token")
+
+    @override
+    def make_authenticator(self, runtime: TapRuntime) -> t.Any:  # noqa: ANN401
+        if self.config.get("client_id") and self.config.get("client_secret"):
+            endpoint = TokenEndpoint(
+                policy=runtime.policy,
+                settings_hint="client_id, client_secret, tenant and token_url",
+                timeout_seconds=float(self.config.get("request_timeout_seconds", 300)),
+            )
+
+            def login() -> TokenGrant:
+                body = endpoint.post(
+                    self.token_url,
+                    data={"grant_type": "client_credentials",
+                          "client_id": str(self.config["client_id"]),
+                          "client_secret": str(self.config["client_secret"])},
+                    headers={"X-Amperity-Tenant": str(self.config["tenant"])},
+                )
+                try:
+                    return parse_token_response(body, now=auth.clock(), default_ttl_seconds=3600)
+                except ValueError as exc:
+                    raise ConfigurationError(f"{exc}: check token_url") from None
+
+            auth = RefreshingBearerAuth(login=login)
+            return auth
+        return StaticBearerAuth(str(self.config.get("access_token", "")))
+
+    @override
+    def preflight(self) -> None:
+        super().preflight()
+        if not self.config.get("tenant"):
+            msg = ("Missing setting tenant (TAP_AMPERITY_TENANT): the tenant ID from Settings > "
+                   "Security > API keys > Copy tenant ID.")
+            raise ConfigurationError(msg)
+        has_oauth = bool(self.config.get("client_id") and self.config.get("client_secret"))
+        if not has_oauth and not self.config.get("access_token"):
+            msg = ("Missing credentials: set access_token (TAP_AMPERITY_ACCESS_TOKEN), or "
+                   "client_id and client_secret (TAP_AMPERITY_CLIENT_ID/_CLIENT_SECRET).")
+            raise ConfigurationError(msg)
+        window = float(self.config.get("ingest_window_days", 7))
+        if not 0 < window <= streams.INGEST_MAX_WINDOW_DAYS:
+            msg = f"ingest_window_days must be more than 0 and at most 7, got {window:g}"
+            raise ConfigurationError(msg)
+        for setting in ("page_size", "profile_page_size"):
+            if int(self.config.get(setting, 1)) < 1:
+                msg = f"{setting} must be at least 1"
+                raise ConfigurationError(msg)
+        if has_oauth:
+            _ = self.runtime.authenticator.token  # log in now: bad credentials fail first
+
+
+def main() -> None:
+    """Console script ``tap-amperity``."""
+    run_cli(TapAmperity)
+
+
+if __name__ == "__main__":
+    main()

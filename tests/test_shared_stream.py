@@ -1,0 +1,168 @@
+"""The resilient base stream against mocked HTTP: paging, retries, auth renewal, errors."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+import pytest
+import requests
+import requests_mock
+from singer_sdk import typing as th
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+from taps.shared.auth import RefreshingBearerAuth, StaticBearerAuth, TokenGrant
+from taps.shared.errors import ConfigurationError
+from taps.shared.stream import BodyCursorPaginator, ResilientStream
+from taps.shared.tap import ResilientTap, TapRuntime, common_properties
+
+URL = "https://api.example.test/v1/things"
+
+
+class Things(ResilientStream):
+    name = "things"
+    path = "/things"
+    primary_keys = ("id",)
+    schema = th.PropertiesList(th.Property("id", th.IntegerType)).to_dict()
+
+    def get_new_paginator(self) -> BodyCursorPaginator:
+        return BodyCursorPaginator(("next",))
+
+    def get_url_params(self, context: t.Any, next_page_token: t.Any) -> dict:
+        return {"cursor": next_page_token} if next_page_token else {}
+
+
+class DemoTap(ResilientTap):
+    name = "tap-demo"
+    config_jsonschema = th.PropertiesList(
+        th.Property("token", th.StringType, secret=True),
+        th.Property("renewable", th.BooleanType, default=False),
+        *common_properties(requests_per_minute=60_000, api_url="https://api.example.test/v1"),
+    ).to_dict()
+    logins: t.ClassVar[list[str]] = []
+
+    def discover_streams(self) -> list:
+        return [Things(tap=self)]
+
+    def make_authenticator(self, runtime: TapRuntime) -> t.Any:
+        if not self.config.get("renewable"):
+            return StaticBearerAuth(self.config["token"])
+
+        def login() -> TokenGrant:
+            DemoTap.logins.append(f"fresh-{len(DemoTap.logins)}")
+            return TokenGrant(DemoTap.logins[-1], expires_at=None)
+
+        return RefreshingBearerAuth(login=login)
+
+
+def _stream(**config: t.Any) -> Things:
+    DemoTap.logins.clear()
+    tap = DemoTap(config={"token": "static-token-xyz", "backoff_base_seconds": 0.01,
+                          "max_retries": 3, **config}, validate_config=True)
+    return t.cast("Things", tap.streams["things"])
+
+
+def _page(ids: list[int], nxt: t.Any = "absent") -> dict:
+    body: dict[str, t.Any] = {"data": [{"id": i} for i in ids]}
+    if nxt != "absent":
+        body["next"] = nxt
+    return {"status_code": 200, "json": body}
+
+
+@pytest.mark.parametrize("last", ["absent", None, ""])
+def test_cursor_ends_only_when_absent_null_or_empty(last: t.Any) -> None:
+    stream = _stream()
+    with requests_mock.Mocker() as m:
+        m.get(URL, [_page([1, 2], "c1"), _page([], "c2"), _page([3], "c3"), _page([4], last)])
+        ids = [r["id"] for r in stream.get_records(None)]
+        assert ids == [1, 2, 3, 4]  # an empty page with a cursor does not stop the stream
+        assert [q.qs.get("cursor") for q in m.request_history] == [None, ["c1"], ["c2"], ["c3"]]
+
+
+def test_429_with_retry_after_waits_exactly_once(caplog: pytest.LogCaptureFixture) -> None:
+    stream = _stream()
+    with requests_mock.Mocker() as m, caplog.at_level(logging.WARNING):
+        m.get(URL, [{"status_code": 429, "headers": {"Retry-After": "0.3"},
+                     "json": {"message": "slow down"}}, _page([1, 2])])
+        assert [r["id"] for r in stream.get_records(None)] == [1, 2]
+        assert m.call_count == 2
+    retries = [r.getMessage() for r in caplog.records if "Retrying" in r.getMessage()]
+    assert len(retries) == 1
+    assert "in 0.3 s (attempt 2 of 4): HTTP 429 from GET /v1/things: slow down" in retries[0]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"status_code": 200, "text": '{"data": [{"id": 1}, {"id'},  # truncated, no length
+        {"status_code": 200, "text": "<html>maintenance</html>"},
+        {"status_code": 200, "json": {"unexpected": []}},
+        {"status_code": 503, "json": {"message": "unavailable"}},
+        {"exc": requests.exceptions.ChunkedEncodingError("IncompleteRead")},
+        {"exc": requests.exceptions.ConnectionError("Connection reset by peer")},
+        {"exc": requests.exceptions.ReadTimeout("read timed out")},
+    ],
+)
+def test_transient_failures_are_retried_without_loss(failure: dict) -> None:
+    stream = _stream()
+    stream.runtime.host_reached = True
+    with requests_mock.Mocker() as m:
+        m.get(URL, [failure, _page([1, 2], "n"), failure, _page([3])])
+        assert [r["id"] for r in stream.get_records(None)] == [1, 2, 3]
+        assert m.call_count == 4
+
+
+def test_gives_up_after_max_retries() -> None:
+    stream = _stream(max_retries=2)
+    with requests_mock.Mocker() as m:
+        m.get(URL, status_code=500, json={"message": "down"})
+        with pytest.raises(RetriableAPIError, match="HTTP 500 .*: down"):
+            list(stream.get_records(None))
+        assert m.call_count == 3
+
+
+def test_401_renews_the_token_once_then_fails_clearly() -> None:
+    stream = _stream(renewable=True)
+    with requests_mock.Mocker() as m:
+        m.get(URL, [{"status_code": 401, "json": {"message": "expired"}}, _page([7])])
+        assert [r["id"] for r in stream.get_records(None)] == [7]
+        assert m.call_count == 2
+        assert m.request_history[-1].headers["Authorization"] == "Bearer fresh-1"
+        assert DemoTap.logins == ["fresh-0", "fresh-1"]
+    with requests_mock.Mocker() as m:
+        m.get(URL, status_code=401, json={"message": "revoked"})
+        with pytest.raises(ConfigurationError, match="revoked"):
+            list(stream.get_records(None))
+        assert m.call_count == 2
+
+
+def test_static_token_401_is_a_configuration_error() -> None:
+    stream = _stream()
+    with requests_mock.Mocker() as m:
+        m.get(URL, status_code=401, json={"message": "bad token"})
+        with pytest.raises(ConfigurationError, match="bad token.*credentials"):
+            list(stream.get_records(None))
+        assert m.call_count == 1
+
+
+def test_other_4xx_is_fatal_with_the_vendor_message_only() -> None:
+    stream = _stream()
+    with requests_mock.Mocker() as m:
+        m.get(URL, status_code=404, json={"message": "no such thing", "debug": "x" * 10_000})
+        with pytest.raises(FatalAPIError) as info:
+            list(stream.get_records(None))
+    assert str(info.value) == "HTTP 404 from GET /v1/things: no such thing"
+
+
+def test_unreachable_host_fails_fast_naming_api_url() -> None:
+    stream = _stream(api_url="http://127.0.0.1:9")  # discard port: nothing listens
+    with pytest.raises(ConfigurationError, match=r"Cannot reach http://127.0.0.1:9 .*api_url"):
+        list(stream.get_records(None))
+
+
+def test_every_attempt_draws_from_the_shared_budget() -> None:
+    stream = _stream()
+    with requests_mock.Mocker() as m:
+        m.get(URL, [{"status_code": 502, "text": "bad gateway"}, _page([1])])
+        list(stream.get_records(None))
+    assert stream.runtime.budget("api").acquired == 2
