@@ -149,6 +149,12 @@ class ResilientStream(RESTStream[t.Any]):
             budget.acquire()
             try:
                 return func(prepared_request, context)
+            except TokenRejectedError as exc:
+                # Renew and retry once per request; a second rejection is final.
+                if getattr(prepared_request, _AUTH_RETRIED, False):
+                    raise self.client_error(exc.response) from None
+                setattr(prepared_request, _AUTH_RETRIED, True)
+                raise
             except requests.exceptions.ConnectionError as exc:
                 if not self.runtime.host_reached and cannot_connect(exc):
                     msg = (
@@ -178,11 +184,9 @@ class ResilientStream(RESTStream[t.Any]):
     def validate_response(self, response: requests.Response) -> None:
         self.runtime.host_reached = True
         status = response.status_code
-        if status == 401 and self.authenticator.can_refresh and response.request is not None:
-            if not getattr(response.request, _AUTH_RETRIED, False):
-                setattr(response.request, _AUTH_RETRIED, True)
-                self.authenticator.invalidate()
-                raise TokenRejectedError(describe_response(response), response)
+        if status == 401 and self.authenticator.can_refresh:
+            self.authenticator.invalidate()
+            raise TokenRejectedError(describe_response(response), response)
         if status == 429 or status >= 500:
             raise RetriableAPIError(describe_response(response), response)
         if status >= 400:
