@@ -165,6 +165,9 @@ class ProfileIndexes(ProfileApiStream):
         return {"index_id": record["id"]}
 
 
+PROFILE_FIELDS = frozenset({"index_id", "id", "attributes"})
+
+
 class Profiles(ProfileApiStream):
     """Every profile of every index; ``attributes`` kept as an object of the index's columns."""
 
@@ -172,6 +175,20 @@ class Profiles(ProfileApiStream):
     path = "/indexes/{index_id}/profiles"
     primary_keys = ("index_id", "id")
     parent_stream_type = ProfileIndexes
+    _warned_unknown = False
     state_partitioning_keys: t.ClassVar[list[str]] = []
-    # Values are plain strings already; skipping per-field conformance triples throughput.
-    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
+    # The biggest stream by far: per-field type conformance would cost more than everything
+    # else together. post_process keeps the one thing it would do here: drop unknown fields.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    @override
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        unknown = row.keys() - PROFILE_FIELDS
+        if unknown:
+            if not self._warned_unknown:
+                self.logger.warning("Dropping fields not in the profiles schema: %s",
+                                    sorted(unknown))
+                self._warned_unknown = True
+            for key in unknown:
+                del row[key]
+        return row
