@@ -21,12 +21,15 @@ def _tap(**config: t.Any) -> TapAmperity:  # noqa: ANN401
 
 
 def _records(tap: TapAmperity, stream: str) -> list[dict]:
-    return list(tap.streams[stream].get_records(None))
+    """Sync one stream the way the tap does (state set up first), returning its records."""
+    for name, other in tap.streams.items():
+        other.selected = name == stream
+    return [r for r in tap.streams[stream]._sync_records(None, write_messages=False)]  # noqa: SLF001
 
 
 def test_headers_and_versions_per_api() -> None:
     tap = _tap(include_campaign_drafts=True)
-    with requests_mock.Mocker() as m:
+    with requests_mock.Mocker(case_sensitive=True) as m:
         m.get(f"{API}/segments", json={"data": [{"id": "seg-1", "name": "a", "status": "active"}]})
         m.get(f"{API}/campaign-drafts", json={"data": []})
         m.get(f"{API}/indexes", json={"data": []})
@@ -49,7 +52,7 @@ def test_campaign_drafts_only_when_enabled() -> None:
 
 def test_filters_are_resent_with_every_page() -> None:
     tap = _tap(page_size=2)
-    with requests_mock.Mocker() as m:
+    with requests_mock.Mocker(case_sensitive=True) as m:
         m.get(f"{API}/audit-events", [
             {"json": {"data": [{"event_id": "ae-1", "happened_at": "2026-10-02T00:00:00Z"}],
                       "next_token": "n1"}},
@@ -57,17 +60,24 @@ def test_filters_are_resent_with_every_page() -> None:
         ])
         assert len(_records(tap, "audit_events")) == 2
         queries = [r.qs for r in m.request_history]
-    assert queries[0] == {"limit": ["2"], "happened_from": ["2026-10-01t00:00:00.000z"]}
+    assert queries[0] == {"limit": ["2"], "happened_from": ["2026-10-01T00:00:00.000Z"]}
     assert queries[1] == {**queries[0], "next_token": ["n1"]}
 
 
+def _created_from(tap: TapAmperity) -> str:
+    with requests_mock.Mocker(case_sensitive=True) as m:
+        m.get(f"{API}/workflow/runs", json={"data": []})
+        _records(tap, "workflow_runs")
+        return m.request_history[0].qs["created_from"][0]
+
+
 def test_workflow_lookback_reads_before_the_bookmark_but_not_before_start_date() -> None:
-    tap = _tap(workflow_lookback_days=3)
-    stream = tap.streams["workflow_runs"]
-    assert stream.filters(None) == {"created_from": "2026-10-01T00:00:00.000Z"}
-    stream.stream_state.update({"replication_key": "created_at",
-                                "replication_key_value": "2026-11-20T12:00:00+00:00"})
-    assert stream.filters(None) == {"created_from": "2026-11-17T12:00:00.000Z"}
+    assert _created_from(_tap(workflow_lookback_days=3)) == "2026-10-01T00:00:00.000Z"
+    state = {"bookmarks": {"workflow_runs": {
+        "replication_key": "created_at", "replication_key_value": "2026-11-20T12:00:00+00:00"}}}
+    tap = TapAmperity(config={**BASE_CONFIG, "workflow_lookback_days": 3}, state=state,
+                      parse_env_config=False)
+    assert _created_from(tap) == "2026-11-17T12:00:00.000Z"
 
 
 def test_workflow_id_falls_back_to_the_2024_07_key() -> None:
@@ -91,7 +101,7 @@ def test_ingest_jobs_walk_seven_day_windows_and_emit_each_job_once() -> None:
          "read": 1, "errors": 0, "rejected": 0, "inserted": 1, "updated": 0,
          "started_at": "2026-11-10T03:00:00.000Z", "ended_at": "2026-11-10T04:01:00.000Z",
          "files": []}]}
-    with requests_mock.Mocker() as m:
+    with requests_mock.Mocker(case_sensitive=True) as m:
         m.get(re.compile(f"{API}/ingest/jobs.*"), [
             {"json": {"data": [job]}}, {"json": {"data": [job]}}, {"json": {"data": []}}])
         records = _records(tap, "ingest_jobs")
@@ -99,7 +109,7 @@ def test_ingest_jobs_walk_seven_day_windows_and_emit_each_job_once() -> None:
     assert len(windows) == 3  # 16 days: 7 + 7 + 2, and the empty last window is still read
     for (_, end), (nxt, _) in zip(windows, windows[1:]):
         assert end == nxt
-    parsed = [dt.datetime.fromisoformat(a.upper().replace("Z", "+00:00")) for a, _ in windows]
+    parsed = [dt.datetime.fromisoformat(a.replace("Z", "+00:00")) for a, _ in windows]
     assert parsed[1] - parsed[0] == dt.timedelta(days=7)
     assert [r["id"] for r in records] == ["isj-1"]
     assert records[0]["started_at"] == "2026-11-10T03:00:00.000Z"
@@ -115,7 +125,7 @@ def test_ingest_window_must_be_at_most_seven_days(days: int) -> None:
 
 def test_profiles_are_children_of_each_index_and_drop_unknown_fields() -> None:
     tap = _tap()
-    with requests_mock.Mocker() as m:
+    with requests_mock.Mocker(case_sensitive=True) as m:
         m.get(f"{API}/indexes", json={"data": [{"id": "idx-a", "name": "a"},
                                                {"id": "idx-b", "name": "b"}]})
         m.get(f"{API}/indexes/idx-a/profiles", json={"data": [

@@ -6,7 +6,7 @@ import datetime as dt
 import typing as t
 from urllib.parse import parse_qs, urlsplit
 
-from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from taps.amperity.client import AmperityStream, ProfileApiStream, iso_utc
@@ -89,25 +89,23 @@ class IngestJobs(AmperityStream):
     replication_key = "started_at"
     is_sorted = False
 
-    def _windows(self) -> list:
-        start = self.get_starting_timestamp(None) or (
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        start = self.get_starting_timestamp(context) or (
             dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=INGEST_MAX_WINDOW_DAYS)
         )
         end = dt.datetime.now(dt.timezone.utc)
-        return list(
+        self._windows = list(
             date_windows(start, end, max_days=float(self.config["ingest_window_days"]))
         )
-
-    @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         self._recent_ids: tuple[set[str], set[str]] = (set(), set())
-        if not self._windows():
+        if not self._windows:
             return []
         return super().get_records(context)
 
     @override
     def get_new_paginator(self) -> DateWindowPaginator:  # type: ignore[override]
-        return DateWindowPaginator(self._windows())
+        return DateWindowPaginator(self._windows)
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
