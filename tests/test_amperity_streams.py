@@ -130,11 +130,13 @@ def test_profiles_are_children_of_each_index_and_drop_unknown_fields() -> None:
                                                {"id": "idx-b", "name": "b"}]})
         m.get(f"{API}/indexes/idx-a/profiles", json={"data": [
             {"id": "p1", "index_id": "idx-a", "attributes": {"email": "x@y.z"}, "extra": 1}]})
-        m.get(f"{API}/indexes/idx-b/profiles", json={"data": []})
+        m.get(f"{API}/indexes/idx-b/profiles", json={"data": [
+            {"id": "p2", "index_id": "idx-b", "attributes": [{"tier": "gold"}]}]})
         contexts = [tap.streams["profile_indexes"].get_child_context(r, None)
                     for r in _records(tap, "profile_indexes")]
         profiles = [p for c in contexts
                     for p in (tap.streams["profiles"].post_process(r, c)
                               for r in tap.streams["profiles"].get_records(c))]
     assert contexts == [{"index_id": "idx-a"}, {"index_id": "idx-b"}]
-    assert profiles == [{"id": "p1", "index_id": "idx-a", "attributes": {"email": "x@y.z"}}]
+    assert profiles == [{"id": "p1", "index_id": "idx-a", "attributes": {"email": "x@y.z"}},
+                        {"id": "p2", "index_id": "idx-b", "attributes": {"tier": "gold"}}]

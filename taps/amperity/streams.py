@@ -189,4 +189,7 @@ class Profiles(ProfileApiStream):
                 self._warned_unknown = True
             for key in unknown:
                 del row[key]
+        attributes = row.get("attributes")
+        if type(attributes) is list and len(attributes) == 1:  # one docs table's shape
+            row["attributes"] = attributes[0]
         return row
