@@ -32,7 +32,7 @@ class StockStream(RESTStream):
     def http_headers(self) -> dict:
         return {"Amperity-Tenant": self.config["tenant"], "api-version": "2025-07-31"}
 
-    def get_url_params(self, context: t.Any, next_page_token: t.Any) -> dict:  # noqa: ANN401
+    def get_url_params(self, context: t.Any, next_page_token: t.Any) -> dict:
         params: dict[str, t.Any] = {"limit": self.config["profile_page_size"]}
         if next_page_token:
             params["next_token"] = next_page_token
@@ -48,7 +48,7 @@ class Indexes(StockStream):
     schema = th.PropertiesList(th.Property("id", th.StringType),
                                th.Property("name", th.StringType)).to_dict()
 
-    def get_child_context(self, record: dict, context: t.Any) -> dict:  # noqa: ANN401
+    def get_child_context(self, record: dict, context: t.Any) -> dict:
         return {"index_id": record["id"]}
 
 

@@ -1,7 +1,7 @@
 """Regenerate each tap's settings table in README.md from ``--about --format=markdown``.
 
-    .venv/bin/python scripts/readme_settings.py          # rewrite README.md
-    .venv/bin/python scripts/readme_settings.py --check  # exit 1 if README.md is stale
+.venv/bin/python scripts/readme_settings.py          # rewrite README.md
+.venv/bin/python scripts/readme_settings.py --check  # exit 1 if README.md is stale
 """
 
 from __future__ import annotations

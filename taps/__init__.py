@@ -1,0 +1,1 @@
+"""Singer taps for Adnuntius, Amperity, IQM and Kissmetrics, and what they share."""

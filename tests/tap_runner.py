@@ -53,7 +53,7 @@ class TapRun:
         return [tuple(r.get(k) for k in key) for r in self.records.get(stream, [])]
 
 
-def write_json(directory: Path, name: str, value: t.Any) -> Path:  # noqa: ANN401
+def write_json(directory: Path, name: str, value: t.Any) -> Path:
     """Write ``value`` as JSON into ``directory/name``."""
     path = directory / name
     path.write_text(json.dumps(value))

@@ -16,7 +16,7 @@ BASE_CONFIG = {"api_url": API, "tenant": "acme", "access_token": "tok-abcdef-123
                "start_date": "2026-10-01T00:00:00Z", "backoff_base_seconds": 0.01}
 
 
-def _tap(**config: t.Any) -> TapAmperity:  # noqa: ANN401
+def _tap(**config: t.Any) -> TapAmperity:
     return TapAmperity(config={**BASE_CONFIG, **config}, parse_env_config=False)
 
 
@@ -24,7 +24,7 @@ def _records(tap: TapAmperity, stream: str) -> list[dict]:
     """Sync one stream the way the tap does (state set up first), returning its records."""
     for name, other in tap.streams.items():
         other.selected = name == stream
-    return [r for r in tap.streams[stream]._sync_records(None, write_messages=False)]  # noqa: SLF001
+    return [r for r in tap.streams[stream]._sync_records(None, write_messages=False)]
 
 
 def test_headers_and_versions_per_api() -> None:

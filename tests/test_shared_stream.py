@@ -116,7 +116,7 @@ def test_gives_up_after_max_retries() -> None:
     stream = _stream(max_retries=2)
     with requests_mock.Mocker() as m:
         m.get(URL, status_code=500, json={"message": "down"})
-        with pytest.raises(RetriableAPIError, match="HTTP 500 .*: down"):
+        with pytest.raises(RetriableAPIError, match=r"HTTP 500 .*: down"):
             list(stream.get_records(None))
         assert m.call_count == 3
 
@@ -140,7 +140,7 @@ def test_static_token_401_is_a_configuration_error() -> None:
     stream = _stream()
     with requests_mock.Mocker() as m:
         m.get(URL, status_code=401, json={"message": "bad token"})
-        with pytest.raises(ConfigurationError, match="bad token.*credentials"):
+        with pytest.raises(ConfigurationError, match=r"bad token.*credentials"):
             list(stream.get_records(None))
         assert m.call_count == 1
 

@@ -64,7 +64,7 @@ class AmperityStream(ResilientStream):
         return {}
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         params: dict[str, t.Any] = {"limit": int(self.config[self.page_size_setting])}
         params.update(self.filters(context))
         if next_page_token:

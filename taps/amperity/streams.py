@@ -42,8 +42,11 @@ class AuditEvents(AmperityStream):
 
 
 class WorkflowRuns(AmperityStream):
-    """Workflow runs by ``created_at``, re-reading ``workflow_lookback_days`` before the
-    bookmark so that runs which changed state since the last sync are picked up again."""
+    """Workflow runs by ``created_at``, re-reading a look-back window before the bookmark.
+
+    Runs change state after they are created; re-reading ``workflow_lookback_days`` picks
+    those changes up on the next sync.
+    """
 
     name = "workflow_runs"
     path = "/workflow/runs"
@@ -76,9 +79,9 @@ class WorkflowRuns(AmperityStream):
 
 
 class IngestJobs(AmperityStream):
-    """Ingest jobs, read in consecutive windows of at most 7 days (``created_from`` and
-    ``created_to`` are required; the endpoint does not paginate).
+    """Ingest jobs, read in consecutive windows of at most 7 days.
 
+    ``created_from`` and ``created_to`` are required and the endpoint does not paginate.
     The API has no job-level timestamp: ``started_at`` is derived from the earliest table.
     A job whose tables start in two windows is emitted once.
     """
@@ -108,7 +111,7 @@ class IngestJobs(AmperityStream):
         return DateWindowPaginator(self._windows)
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         return {"created_from": iso_utc(next_page_token.start),
                 "created_to": iso_utc(next_page_token.end)}
 

@@ -37,11 +37,13 @@ class TapAmperity(ResilientTap):
                     description="Tenant ID (Settings > Security > API keys > Copy tenant ID); "
                                 "sent as the Amperity-Tenant header."),
         th.Property("access_token", th.StringType, secret=True,
-                    description="Access token generated in the Amperity UI (API key > Get token)."),
+                    description="Access token generated in the Amperity UI "
+                                "(API key > Get token)."),
         th.Property("client_id", th.StringType,
                     description="OAuth client ID (API key > Get OAuth credentials)."),
         th.Property("client_secret", th.StringType, secret=True,
-                    description="OAuth client secret; used with client_id instead of access_token."),
+                    description="OAuth client secret; used with client_id instead of "
+                                "access_token."),
         th.Property("token_url", th.StringType,
                     description="OAuth token endpoint shown with the client credentials "
                                 "(default: <api_url>/v0/oauth2/token)."),
@@ -83,10 +85,11 @@ class TapAmperity(ResilientTap):
     @property
     def token_url(self) -> str:
         """The OAuth token endpoint."""
-        return str(self.config.get("token_url") or f"{str(self.config['api_url']).rstrip('/')}/v0/oauth2/token")
+        default = f"{str(self.config['api_url']).rstrip('/')}/v0/oauth2/token"
+        return str(self.config.get("token_url") or default)
 
     @override
-    def make_authenticator(self, runtime: TapRuntime) -> t.Any:  # noqa: ANN401
+    def make_authenticator(self, runtime: TapRuntime) -> t.Any:
         if self.config.get("client_id") and self.config.get("client_secret"):
             endpoint = TokenEndpoint(
                 policy=runtime.policy,

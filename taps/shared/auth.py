@@ -35,12 +35,12 @@ class TokenGrant:
 
 
 def parse_token_response(
-    body: t.Any,  # noqa: ANN401 - any JSON
+    body: t.Any,
     *,
     now: float,
     default_ttl_seconds: float | None = None,
 ) -> TokenGrant:
-    """Read a token response, raw OAuth (``{access_token, expires_in}``) or enveloped (``{data: {...}}``).
+    """Read a token response: raw OAuth ``{access_token, expires_in}`` or ``{data: {...}}``.
 
     ``expires_in`` may be a number or a numeric string (Adnuntius sends ``"3600"``).
     """
@@ -112,7 +112,7 @@ class TokenEndpoint:
         json: Mapping[str, t.Any] | None = None,
         headers: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
-    ) -> t.Any:  # noqa: ANN401 - the decoded JSON body
+    ) -> t.Any:
         """POST and return the JSON body; retry 429/5xx/connection errors; 4xx is fatal."""
         attempt = 0
         while True:
@@ -141,7 +141,7 @@ class TokenEndpoint:
                         return response.json()
                     except ValueError:
                         error = ValueError("undecodable body")
-                        reason = f"undecodable token response from {url.split('?')[0]}"
+                        reason = f"undecodable token response from {url.split('?', maxsplit=1)[0]}"
             if attempt >= self.policy.max_tries:
                 msg = f"Could not obtain an access token after {attempt} attempts: {reason}"
                 raise ConfigurationError(msg) from None

@@ -43,7 +43,7 @@ def install_log_redaction() -> None:
         return
     previous = logging.getLogRecordFactory()
 
-    def factory(*args: t.Any, **kwargs: t.Any) -> logging.LogRecord:  # noqa: ANN401
+    def factory(*args: t.Any, **kwargs: t.Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         if not _secrets:
             return record

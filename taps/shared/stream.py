@@ -34,14 +34,14 @@ class TokenRejectedError(RetriableAPIError, ImmediateRetry):
     """A 401 with a renewable token: renew it and retry at once (only once per request)."""
 
 
-def decoded_body(response: requests.Response) -> t.Any:  # noqa: ANN401 - any JSON
+def decoded_body(response: requests.Response) -> t.Any:
     """The response's JSON, decoded once by ``validate_response`` and reused."""
     if not hasattr(response, _BODY):
         setattr(response, _BODY, _decoder.decode(response.content))
     return getattr(response, _BODY)
 
 
-def dig(body: t.Any, path: tuple[str, ...]) -> t.Any:  # noqa: ANN401 - any JSON
+def dig(body: t.Any, path: tuple[str, ...]) -> t.Any:
     """``body[path[0]][path[1]]...``, or None when a step is missing."""
     for key in path:
         if not isinstance(body, dict):
@@ -58,7 +58,7 @@ def cannot_connect(exc: requests.exceptions.ConnectionError) -> bool:
     return isinstance(reason, NewConnectionError)
 
 
-class BodyCursorPaginator(BaseAPIPaginator[t.Optional[str]]):
+class BodyCursorPaginator(BaseAPIPaginator["str | None"]):
     """Cursor in the JSON body; ends only when the cursor is absent, null or empty.
 
     Short and empty pages never end the stream: many APIs return fewer records than asked.
@@ -95,7 +95,7 @@ class ResilientStream(RESTStream[t.Any]):
     #: Which of the tap's rate budgets this stream's requests draw from.
     budget_name: t.ClassVar[str] = "api"
 
-    def __init__(self, tap: ResilientTap, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+    def __init__(self, tap: ResilientTap, *args: t.Any, **kwargs: t.Any) -> None:
         """Attach the tap's shared runtime (budgets, auth, retry policy)."""
         super().__init__(tap, *args, **kwargs)
         self.runtime: TapRuntime = tap.runtime
@@ -112,7 +112,7 @@ class ResilientStream(RESTStream[t.Any]):
 
     @property
     @override
-    def authenticator(self) -> t.Any:  # noqa: ANN401 - any requests auth
+    def authenticator(self) -> t.Any:
         return self.runtime.authenticator
 
     # Retries -------------------------------------------------------------------------------
@@ -130,7 +130,7 @@ class ResilientStream(RESTStream[t.Any]):
         return value  # the policy adds jitter itself, and never to a server-given wait
 
     @override
-    def backoff_handler(self, details: t.Any) -> None:  # noqa: ANN401 - backoff's details dict
+    def backoff_handler(self, details: t.Any) -> None:
         exc = details.get("exception")
         reason = str(exc) if isinstance(exc, RetriableAPIError) else type(exc).__name__
         if not isinstance(exc, RetriableAPIError) and exc is not None and exc.args:
@@ -145,7 +145,7 @@ class ResilientStream(RESTStream[t.Any]):
     def request_decorator(self, func: Callable) -> Callable:
         budget = self.runtime.budget(self.budget_name)
 
-        def send(prepared_request: requests.PreparedRequest, context: Context | None) -> t.Any:  # noqa: ANN401
+        def send(prepared_request: requests.PreparedRequest, context: Context | None) -> t.Any:
             budget.acquire()
             try:
                 return func(prepared_request, context)
@@ -177,7 +177,7 @@ class ResilientStream(RESTStream[t.Any]):
             )
         return FatalAPIError(message)
 
-    def check_body(self, body: t.Any, response: requests.Response) -> None:  # noqa: ANN401
+    def check_body(self, body: t.Any, response: requests.Response) -> None:
         """Hook: raise for error envelopes that arrive with a 2xx status."""
 
     @override

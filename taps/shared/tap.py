@@ -39,7 +39,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
 
     block_bytes = 64 * 1024
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Start with an empty block."""
         super().__init__(*args, **kwargs)
         self._block = bytearray()
@@ -82,7 +82,7 @@ class TapRuntime:
         return self._budgets[name]
 
     @cached_property
-    def authenticator(self) -> t.Any:  # noqa: ANN401 - any requests auth
+    def authenticator(self) -> t.Any:
         """One authenticator per process: one login shared by every stream."""
         return self._make_authenticator(self)
 
@@ -123,7 +123,7 @@ class ResilientTap(Tap):
         "api": ("max_requests_per_minute", 60),
     }
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Register secret settings for redaction as soon as the config is known."""
         install_log_redaction()
         super().__init__(*args, **kwargs)
@@ -154,13 +154,13 @@ class ResilientTap(Tap):
         )
 
     @abc.abstractmethod
-    def make_authenticator(self, runtime: TapRuntime) -> t.Any:  # noqa: ANN401
+    def make_authenticator(self, runtime: TapRuntime) -> t.Any:
         """Build the run's authenticator from the config."""
 
     def preflight(self) -> None:
         """Check settings before syncing; raise ConfigurationError with a one-line fix."""
         for name, (setting, _default) in self.budget_settings.items():
-            if self.runtime._budgets_per_minute[name] <= 0:  # noqa: SLF001
+            if self.runtime._budgets_per_minute[name] <= 0:
                 msg = f"{setting} must be a positive number of requests per minute"
                 raise ConfigurationError(msg)
         url = str(self.config.get("api_url", ""))
@@ -189,7 +189,7 @@ def run_cli(tap_class: type[Tap]) -> None:
     install_log_redaction()
     try:
         tap_class.cli()
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:
         logger.debug("Failure details", exc_info=True)
         sys.stdout.flush()
         sys.stderr.write(f"{tap_class.name}: error: {_one_line(exc)}\n")
