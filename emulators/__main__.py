@@ -1,0 +1,5 @@
+"""``python -m emulators``."""
+
+from emulators.cli import main
+
+main()

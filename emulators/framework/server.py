@@ -1,0 +1,169 @@
+"""The ASGI app every vendor emulator runs in: faults, latency, limits, stats, control API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sys
+import time
+import typing as t
+from collections import Counter
+
+import uvicorn
+
+from emulators.framework.faults import FaultPlan
+from emulators.framework.http import HTTPError, Request, Response, VendorAPI
+from emulators.framework.limits import SlidingWindow
+
+CONTROL_PREFIX = "/_emulator"
+#: How much longer than the tap's request timeout a ``slow`` fault waits.
+SLOW_EXTRA_SECONDS = 2.0
+
+
+class EmulatorApp:
+    """Wraps a vendor app with the behaviour the command line asks for."""
+
+    def __init__(self, api: VendorAPI, *, faults: FaultPlan, latency_ms: int,
+                 slow_seconds: float) -> None:
+        """Build the app; limits come from the vendor (already adjusted by --rate-limit)."""
+        self.api = api
+        self.faults = faults
+        self.latency = latency_ms / 1000
+        self.slow_seconds = slow_seconds
+        self.windows = {name: SlidingWindow(n, s) for name, (n, s) in api.rate_limits().items()}
+        self.by_status: Counter[str] = Counter()
+        self.by_path: Counter[str] = Counter()
+        self.by_fault: Counter[str] = Counter()
+        self.requests_total = 0
+
+    async def __call__(self, scope: dict, receive: t.Callable, send: t.Callable) -> None:
+        """ASGI entry point."""
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        request = Request.from_scope(scope, body)
+        if request.path.startswith(CONTROL_PREFIX):
+            await self._send(send, self._control(request))
+            return
+        await self._vendor(request, send)
+
+    async def _vendor(self, request: Request, send: t.Callable) -> None:
+        self.requests_total += 1
+        self.by_path[request.path] += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        fault = self.faults.draw()
+        if fault:
+            self.by_fault[fault] += 1
+        group = self.api.rate_group(request.path)
+        if group and not self.windows[group].arrive(time.monotonic()):
+            response = self.api.error(request, 429, "Too many requests: rate limit exceeded.")
+        elif fault in {"429", "500", "502", "503"}:
+            status = int(fault)  # type: ignore[arg-type]
+            response = self.api.error(request, status, _FAULT_MESSAGES[status])
+        else:
+            if fault == "slow":
+                await asyncio.sleep(self.slow_seconds)
+            try:
+                response = self.api.handle(request)
+            except HTTPError as exc:
+                response = self.api.error(request, exc.status, exc.message)
+        self.by_status[str(response.status)] += 1
+        if fault == "reset":
+            await self._send_partial(send, response, declare_length=True, abort=True)
+        elif fault == "truncate":
+            await self._send_partial(send, response,
+                                     declare_length=self.faults.truncate_with_length(), abort=False)
+        else:
+            await self._send(send, response)
+
+    @staticmethod
+    async def _send(send: t.Callable, response: Response) -> None:
+        headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(response.body)).encode())]
+        headers += [(k.lower().encode(), v.encode()) for k, v in response.headers]
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+    @staticmethod
+    async def _send_partial(send: t.Callable, response: Response, *, declare_length: bool,
+                            abort: bool) -> None:
+        """Send half the body. With a declared length the connection then closes short of
+        it; without one the (chunked) response ends cleanly but holds broken JSON."""
+        headers = [(b"content-type", b"application/json")]
+        if declare_length:
+            headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        half = response.body[: max(len(response.body) // 2, 1)]
+        if abort:
+            await send({"type": "http.response.body", "body": half, "more_body": True})
+            raise ConnectionAbortedError("emulated connection reset")  # uvicorn drops the socket
+        await send({"type": "http.response.body", "body": half})
+
+    def stats(self) -> dict[str, t.Any]:
+        """The /stats document."""
+        windows = {name: w.max_in_window for name, w in self.windows.items()}
+        primary = next(iter(windows.values()), 0)
+        return {
+            "requests_total": self.requests_total,
+            "by_status": dict(self.by_status),
+            "by_path": dict(self.by_path),
+            "by_fault": dict(self.by_fault),
+            "max_requests_in_rate_window": primary,
+            **{f"max_requests_in_{name}_rate_window": v for name, v in windows.items()},
+        }
+
+    def _control(self, request: Request) -> Response:
+        action = request.path[len(CONTROL_PREFIX):].strip("/")
+        try:
+            payload = json.loads(request.body or b"{}")
+        except ValueError:
+            return Response.json(400, {"error": "body must be JSON"})
+        if request.method == "GET" and action == "stats":
+            return Response.json(200, self.stats())
+        if request.method == "GET" and action == "counts":
+            return Response.json(200, self.api.counts())
+        if request.method == "POST" and action == "mutate":
+            count = int(payload.get("count", 1))
+            return Response.json(200, self.api.mutate(count))
+        if request.method == "POST" and action == "faults":
+            try:
+                self.faults.replace(str(payload.get("spec", "")))
+            except ValueError as exc:
+                return Response.json(400, {"error": str(exc)})
+            return Response.json(200, {"faults": self.faults.faults})
+        return Response.json(404, {"error": f"no control endpoint {request.method} {action}"})
+
+
+_FAULT_MESSAGES = {
+    429: "Too many requests: rate limit exceeded.",
+    500: "Internal server error.",
+    502: "Bad gateway.",
+    503: "Service unavailable.",
+}
+
+
+def serve(api: VendorAPI, *, port: int, base_path: str, faults: FaultPlan, latency_ms: int,
+          slow_seconds: float) -> None:
+    """Bind 127.0.0.1, print the first line, serve until SIGTERM/SIGINT."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(128)
+    host, bound = sock.getsockname()
+    root = f"http://{host}:{bound}"
+    base_url = f"{root}{base_path}"
+    line = {"vendor": api.name, "base_url": base_url, "control_url": f"{root}{CONTROL_PREFIX}",
+            **api.first_line(base_url)}
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
+    app = EmulatorApp(api, faults=faults, latency_ms=latency_ms, slow_seconds=slow_seconds)
+    config = uvicorn.Config(app, log_level="critical", access_log=False, lifespan="off",
+                            timeout_graceful_shutdown=2, timeout_keep_alive=30)
+    uvicorn.Server(config).run(sockets=[sock])
