@@ -243,3 +243,25 @@ def test_unreachable_url_is_one_clear_line(quiet_emulator: EmulatorProcess) -> N
     line = _one_line_failure(run)
     assert "api_url" in line
     assert "Cannot reach" in line
+
+
+def test_deselected_properties_are_dropped(quiet_emulator: EmulatorProcess, tmp_path: Path) -> None:
+    """The fast record path only applies when nothing is deselected; deselection still works."""
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(quiet_emulator.tap_config))
+    discovered = subprocess.run([*tap_args("tap-amperity", quiet_emulator.tap_config, tmp_path)[:1],
+                                 "--config", str(config_path), "--discover"],
+                                capture_output=True, text=True, check=True, env=tap_env())
+    catalog = json.loads(discovered.stdout)
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == ["properties", "status"] and entry["tap_stream_id"] == "segments":
+                meta["metadata"]["selected"] = False
+            if meta["breadcrumb"] == ["properties", "attributes"] and entry["tap_stream_id"] == "profiles":
+                meta["metadata"]["selected"] = False
+    run = run_tap("tap-amperity", quiet_emulator.tap_config, catalog=catalog)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.records["segments"]
+    assert all("status" not in r for r in run.records["segments"])
+    assert all("attributes" not in r for r in run.records["profiles"])
+    assert all("name" in r for r in run.records["campaigns"])

@@ -8,6 +8,10 @@ import typing as t
 import msgspec
 import requests
 from singer_sdk import RESTStream
+from singer_sdk import singerlib as singer
+from singer_sdk.helpers._typing import conform_record_data_types
+from singer_sdk.helpers._util import utc_now
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
@@ -18,7 +22,7 @@ from taps.shared.redaction import redact
 from taps.shared.retry import ImmediateRetry
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Generator, Iterable
 
     from singer_sdk.helpers.types import Context
 
@@ -218,3 +222,40 @@ class ResilientStream(RESTStream[t.Any]):
             self.validate_response(response)
             records = getattr(response, _RECORDS)
         return records
+
+    # Record messages ------------------------------------------------------------------------
+
+    @override
+    def generate_child_contexts(self, record: dict, context: Context | None) -> Iterable[dict | None]:
+        # A stream without children has no child contexts to build (or copy) per record.
+        if self.child_streams:
+            yield from super().generate_child_contexts(record, context)
+
+    @property
+    def _nothing_deselected(self) -> bool:
+        """True when the catalog deselects no property of this stream (the usual case)."""
+        cached = self.__dict__.get("_nothing_deselected_cache")
+        if cached is None:
+            cached = all(selected for crumb, selected in self.mask.items() if len(crumb) >= 2)
+            self.__dict__["_nothing_deselected_cache"] = cached
+        return cached
+
+    @override
+    def _generate_record_messages(self, record: dict) -> Generator[singer.RecordMessage, None, None]:
+        """The SDK's record messages, without its per-record walk for deselected properties
+        when the catalog deselects none (that walk is a no-op then, yet took a quarter of the
+        CPU on wide streams). Any deselection falls back to the SDK's own method."""
+        if not self._nothing_deselected:
+            yield from super()._generate_record_messages(record)
+            return
+        if self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
+            record = conform_record_data_types(
+                stream_name=self.name, record=record, schema=self.effective_schema,
+                level=self.TYPE_CONFORMANCE_LEVEL, logger=self.logger,
+            )
+        extracted = utc_now()
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield singer.RecordMessage(stream=stream_map.stream_alias, record=mapped,
+                                           version=self._stream_version, time_extracted=extracted)
