@@ -1,0 +1,1 @@
+"""Local emulators of the vendors' APIs (``tap-emulator VENDOR``)."""

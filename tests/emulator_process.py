@@ -81,7 +81,7 @@ class EmulatorProcess:
         """Every accepted credential set, by auth mode."""
         return self.info["auth"]
 
-    def _control(self, method: str, action: str, payload: dict | None = None) -> t.Any:  # noqa: ANN401
+    def _control(self, method: str, action: str, payload: dict | None = None) -> t.Any:
         response = requests.request(method, f"{self.info['control_url']}/{action}",
                                     json=payload, timeout=30)
         response.raise_for_status()

@@ -1,0 +1,1 @@
+"""The Amperity API and Profile API emulator."""

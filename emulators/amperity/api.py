@@ -86,8 +86,11 @@ class AmperityAPI:
         return {"changed": changed, "counts": self.counts()}
 
     def error(self, request: Request, status: int, message: str) -> Response:
-        """Control-plane ErrorResponse allows only {status, message} (additionalProperties
-        false in OAS-2024), the Profile API adds request_id and trace_id [research 2.4]."""
+        """The vendor's error envelope for this path [research 2.4].
+
+        The control-plane ErrorResponse allows only {status, message} (additionalProperties
+        false in OAS-2024); the Profile API adds request_id and trace_id.
+        """
         body: dict[str, t.Any] = {"status": status, "message": message}
         if request.path.startswith("/api/indexes"):
             body["request_id"] = str(uuid.UUID(int=random.getrandbits(128)))
@@ -134,7 +137,8 @@ class AmperityAPI:
         form = request.form()
         if form.get("grant_type") != "client_credentials":
             raise HTTPError(400, "grant_type must be client_credentials")  # GUESS: body
-        if (form.get("client_id"), form.get("client_secret")) != (self.client_id, self.client_secret):
+        credentials = (form.get("client_id"), form.get("client_secret"))
+        if credentials != (self.client_id, self.client_secret):
             raise HTTPError(401, "Invalid client credentials.")  # GUESS: status and body
         if _tenant(request) != TENANT:
             raise HTTPError(401, f"Invalid tenant {_tenant(request)!r} for these credentials.")
@@ -161,8 +165,8 @@ class AmperityAPI:
             raise HTTPError(401, f"Invalid tenant {tenant!r}: the token belongs to another tenant.")
         # The header wins over the api_version query parameter (SWAGGER-2024 info).
         version = request.headers.get("api-version") or request.arg("api_version")
-        allowed = PROFILE_VERSIONS if profile else UNSTABLE_VERSIONS if unstable else CONTROL_VERSIONS
-        if unstable and version != "unstable":
+        allowed = PROFILE_VERSIONS if profile else CONTROL_VERSIONS
+        if unstable:
             allowed = {"unstable"}  # /campaign-drafts exists only in the unstable API
         if not version:
             raise HTTPError(self.version_error_status, "Missing api-version header.")
@@ -247,7 +251,8 @@ class AmperityAPI:
         """list-workflows: created_* and ended_* windows, state, type [research 4.6]."""
         timeline = self.data.workflows
         lo, hi = self._window(request, timeline, "created_from", "created_to")
-        ended_from, ended_to = parse_time(request.arg("ended_from")), parse_time(request.arg("ended_to"))
+        ended_from = parse_time(request.arg("ended_from"))
+        ended_to = parse_time(request.arg("ended_to"))
         state, wtype = request.arg("state"), request.arg("type")
         if ended_from is None and ended_to is None and state is None and wtype is None:
             return self._page(request, kind="wf", lo=lo, hi=hi,
@@ -279,7 +284,7 @@ class AmperityAPI:
         if lo is None or hi is None:
             raise HTTPError(400, "created_from and created_to must be ISO-8601 timestamps.")
         if hi - lo > INGEST_MAX_WINDOW_SECONDS:
-            raise HTTPError(400, "The window between created_from and created_to must be 7 days or less.")
+            raise HTTPError(400, "created_from and created_to must be at most 7 days apart.")
         body: dict[str, t.Any] = {"data": self.data.ingest_jobs_between(lo, hi)}
         if request.arg("with_total") == "true":
             body["total"] = len(body["data"])

@@ -7,8 +7,20 @@ import datetime as dt
 import typing as t
 
 from emulators.amperity.data import (
-    CAMPAIGN_NAMES, CITIES, EVENT_TYPES, FIRST, LAST, SEGMENT_NAMES, TABLES, TIERS,
-    WORKFLOW_NAMES, WORKFLOW_TYPES, Timeline, code, iso, mix,
+    CAMPAIGN_NAMES,
+    CITIES,
+    EVENT_TYPES,
+    FIRST,
+    LAST,
+    SEGMENT_NAMES,
+    TABLES,
+    TIERS,
+    WORKFLOW_NAMES,
+    WORKFLOW_TYPES,
+    Timeline,
+    code,
+    iso,
+    mix,
 )
 from emulators.framework.http import HTTPError
 
@@ -123,7 +135,8 @@ class Dataset:
             "name": WORKFLOW_NAMES[(h >> 16) % 5],
             "tenant": TENANT,
             "created_at": iso(created),
-            "principal_id": "amperity-scheduler" if automated else f"google-apps|{first.lower()}@{TENANT}.com",
+            "principal_id": "amperity-scheduler" if automated
+            else f"google-apps|{first.lower()}@{TENANT}.com",
             "principal_name": "Automated workflow" if automated else first,
             "principal_email": "" if automated else f"{first.lower()}@{TENANT}.com",
             "launched_version": f"etv-{_day(created)}-{(h >> 20) % 99999:05d}-{code(h >> 24, 6)}",
@@ -235,7 +248,8 @@ class Dataset:
             "first_name": first, "last_name": last,
             "email": f"{first.lower()}.{last.lower()}{i}@example.com",
             "loyalty_id": f"{(h >> 8) % 1000000000:09d}-{i % 10}",
-            "loyalty_tier": "platinum" if (key, i) in self.profile_updates else TIERS[(h >> 40) & 3],
+            "loyalty_tier": "platinum" if (key, i) in self.profile_updates
+            else TIERS[(h >> 40) & 3],
             "city": CITIES[(h >> 44) & 7],
         }
         return {"id": f"cl-{key}{i:08d}", "index_id": index_id, "attributes": attributes}

@@ -1,0 +1,1 @@
+"""What every vendor emulator shares: server, faults, limits, paging."""

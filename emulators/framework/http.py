@@ -44,7 +44,8 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
-    def json(cls, status: int, payload: t.Any, headers: list[tuple[str, str]] | None = None) -> Response:  # noqa: ANN401
+    def json(cls, status: int, payload: t.Any,
+             headers: list[tuple[str, str]] | None = None) -> Response:
         """Encode ``payload`` as compact JSON."""
         return cls(status, json.dumps(payload, separators=(",", ":")).encode(), headers or [])
 

@@ -94,8 +94,11 @@ class EmulatorApp:
     @staticmethod
     async def _send_partial(send: t.Callable, response: Response, *, declare_length: bool,
                             abort: bool) -> None:
-        """Send half the body. With a declared length the connection then closes short of
-        it; without one the (chunked) response ends cleanly but holds broken JSON."""
+        """Send half the body, then stop.
+
+        With a declared length the connection closes short of it; without one the (chunked)
+        response ends cleanly but holds broken JSON.
+        """
         headers = [(b"content-type", b"application/json")]
         if declare_length:
             headers.append((b"content-length", str(len(response.body)).encode()))

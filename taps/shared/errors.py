@@ -23,7 +23,7 @@ def _text(value: t.Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def envelope_message(body: t.Any) -> str | None:  # noqa: PLR0911, PLR0912 - one branch per vendor
+def envelope_message(body: t.Any) -> str | None:  # noqa: PLR0912 - one branch per vendor
     """The human message inside any of our vendors' error envelopes, or None.
 
     Understands Amperity ``{status, message, request_id, trace_id}``, IQM
