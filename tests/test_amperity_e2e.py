@@ -12,7 +12,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from emulator_process import EmulatorProcess
+from emulators.process import EmulatorProcess
 from tap_runner import TapRun, run_tap, tap_args, tap_env
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
@@ -25,7 +25,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "profile_indexes": ("id",),
     "profiles": ("index_id", "id"),
 }
-FAST_RETRIES = {"backoff_base_seconds": 0.05, "max_retries": 10}
+FAST_RETRIES = {"backoff_base_milliseconds": 50, "max_retries": 10}
 
 
 def assert_complete(run: TapRun, counts: dict[str, int]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import atexit
 
-from emulator_process import EmulatorProcess
+from emulators.process import EmulatorProcess
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from taps.amperity.tap import TapAmperity

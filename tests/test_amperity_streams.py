@@ -13,7 +13,7 @@ from taps.amperity.tap import TapAmperity
 
 API = "https://tenant.example.test/api"
 BASE_CONFIG = {"api_url": API, "tenant": "acme", "access_token": "tok-abcdef-123",
-               "start_date": "2026-10-01T00:00:00Z", "backoff_base_seconds": 0.01}
+               "start_date": "2026-10-01T00:00:00Z", "backoff_base_milliseconds": 10}
 
 
 def _tap(**config: t.Any) -> TapAmperity:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from emulator_process import EmulatorProcess
+from emulators.process import EmulatorProcess
 
 openapi_core = pytest.importorskip("openapi_core")
 from openapi_core import OpenAPI  # noqa: E402

@@ -57,7 +57,7 @@ class DemoTap(ResilientTap):
 
 def _stream(**config: t.Any) -> Things:
     DemoTap.logins.clear()
-    tap = DemoTap(config={"token": "static-token-xyz", "backoff_base_seconds": 0.01,
+    tap = DemoTap(config={"token": "static-token-xyz", "backoff_base_milliseconds": 10,
                           "max_retries": 3, **config}, validate_config=True)
     return t.cast("Things", tap.streams["things"])
 

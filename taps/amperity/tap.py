@@ -50,10 +50,10 @@ class TapAmperity(ResilientTap):
         th.Property("include_campaign_drafts", th.BooleanType, default=False,
                     description="Also extract campaign drafts (an unstable API that may change "
                                 "without notice)."),
-        th.Property("workflow_lookback_days", th.NumberType, default=7,
+        th.Property("workflow_lookback_days", th.IntegerType, default=7,
                     description="Days before the bookmark to re-read workflow runs, so runs "
                                 "that changed state are updated."),
-        th.Property("ingest_window_days", th.NumberType, default=7,
+        th.Property("ingest_window_days", th.IntegerType, default=7,
                     description="Width of each ingest-jobs request window (at most 7 days)."),
         th.Property("page_size", th.IntegerType, default=1000,
                     description="Records per page for the Amperity API (limit)."),

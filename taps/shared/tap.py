@@ -102,13 +102,13 @@ def common_properties(*, requests_per_minute: int, api_url: str) -> list[th.Prop
         th.Property("max_retries", th.IntegerType, default=8,
                     description="Retries of a failed request (429, 5xx, reset, timeout, "
                                 "truncated body) before the run fails."),
-        th.Property("max_wait_seconds", th.NumberType, default=300,
+        th.Property("max_wait_seconds", th.IntegerType, default=300,
                     description="Longest single wait between retries, including a server's "
                                 "Retry-After."),
-        th.Property("backoff_base_seconds", th.NumberType, default=1.0,
+        th.Property("backoff_base_milliseconds", th.IntegerType, default=1000,
                     description="First retry wait when the server gives none; doubles on "
                                 "each retry, with jitter."),
-        th.Property("request_timeout_seconds", th.NumberType, default=300,
+        th.Property("request_timeout_seconds", th.IntegerType, default=300,
                     description="Seconds to wait for a response before retrying."),
     ]
 
@@ -143,7 +143,7 @@ class ResilientTap(Tap):
         policy = BackoffPolicy(
             max_retries=int(self.config.get("max_retries", 8)),
             max_wait_seconds=float(self.config.get("max_wait_seconds", 300)),
-            base_seconds=float(self.config.get("backoff_base_seconds", 1.0)),
+            base_seconds=int(self.config.get("backoff_base_milliseconds", 1000)) / 1000,
         )
         budgets = {
             name: float(self.config.get(setting) or default)

@@ -1,4 +1,4 @@
-"""Start ``tap-emulator`` as a real process and talk to its control endpoints."""
+"""Start ``tap-emulator`` as a real process and talk to its control endpoints (tests, demo, benchmark)."""
 
 from __future__ import annotations
 
