@@ -1,4 +1,4 @@
-"""Start ``tap-emulator`` as a real process and talk to its control endpoints (tests, demo, benchmark)."""
+"""Run ``tap-emulator`` as a real process and use its control endpoints (tests, demo, bench)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class EmulatorProcess:
 
     def start(self) -> EmulatorProcess:
         """Launch and read the first stdout line (the contract's JSON)."""
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # noqa: S603
                                      text=True)
         line: list[str] = []
         reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()),  # type: ignore[union-attr]

@@ -12,8 +12,9 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from emulators.process import EmulatorProcess
 from tap_runner import TapRun, run_tap, tap_args, tap_env
+
+from emulators.process import EmulatorProcess
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "audit_events": ("event_id",),

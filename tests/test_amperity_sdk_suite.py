@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import atexit
 
-from emulators.process import EmulatorProcess
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
+from emulators.process import EmulatorProcess
 from taps.amperity.tap import TapAmperity
 
 EMULATOR = EmulatorProcess("amperity", "--seed", "13", "--scale", "40")

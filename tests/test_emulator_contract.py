@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+
 from emulators.process import EmulatorProcess, emulator_command
 
 VERSION = {"api-version": "2024-04-01", "Amperity-Tenant": "acme"}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from emulators.process import EmulatorProcess
 
 openapi_core = pytest.importorskip("openapi_core")
