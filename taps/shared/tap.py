@@ -117,6 +117,8 @@ class ResilientTap(Tap):
     """A tap with one runtime per run, secrets redacted from logs, and a preflight check."""
 
     message_writer_class = BufferedMsgSpecWriter
+    #: The distribution every tap ships in (for --version and --about).
+    package_name = "vendor-taps"
 
     #: Rate budgets: name -> (setting, default requests per minute).
     budget_settings: t.ClassVar[dict[str, tuple[str, int]]] = {
