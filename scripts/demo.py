@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from meltano_warehouse import ROOT, duckdb_tables, meltano, tap_env  # noqa: E402
+from meltano_warehouse import ROOT, duckdb_tables, meltano, tap_env
 
-from emulators.process import EmulatorProcess  # noqa: E402
+from emulators.process import EmulatorProcess
 
 #: (vendor, tap, emulator arguments) for every tap that exists so far.
 TAPS = [("amperity", "tap-amperity", ["--seed", "7", "--scale", "500"])]

@@ -55,7 +55,7 @@ def test_duckdb_exact_counts_incremental_run_and_state(emulator: EmulatorProcess
     for table in counts:
         key = PRIMARY_KEYS.get(table, "id")
         (total, distinct), = duckdb_query(
-            database, f"select count(*), count(distinct ({key})) from amperity.{table}")
+            database, f"select count(*), count(distinct ({key})) from amperity.{table}")  # noqa: S608
         assert total == distinct, f"duplicate primary keys in {table}"
 
     emulator.mutate(4)
