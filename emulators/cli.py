@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from emulators.framework.faults import FaultPlan, parse_faults
-from emulators.framework.limits import parse_rate
 from emulators.framework.server import SLOW_EXTRA_SECONDS, serve
 
-VENDORS = ("adnuntius", "amperity", "iqm", "kissmetrics")
+#: Vendor -> module with ``BASE_PATH`` and ``build(args)``; None until its issue lands.
+VENDORS: dict[str, str | None] = {
+    "adnuntius": None,
+    "amperity": "emulators.amperity.api",
+    "iqm": None,
+    "kissmetrics": None,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(prog="tap-emulator", description=__doc__)
-    parser.add_argument("vendor", choices=VENDORS)
+    parser.add_argument("vendor", choices=sorted(VENDORS))
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scale", type=int, default=200,
@@ -38,21 +44,19 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         faults = FaultPlan(args.seed, parse_faults(args.faults))
-        if args.vendor != "amperity":
+        module_name = VENDORS[args.vendor]
+        if module_name is None:
             msg = f"the emulator for {args.vendor} is not implemented yet"
             raise ValueError(msg)
-        from emulators.amperity.api import AmperityAPI  # noqa: PLC0415
-
-        rate = parse_rate(args.rate_limit) if args.rate_limit else (10, 1.0)
-        api = AmperityAPI(seed=args.seed, scale=args.scale, token_ttl=args.token_ttl,
-                          rate_limit=rate, short_pages=not args.no_short_pages,
-                          version_error_status=args.api_version_error_status)
-        slow = 5 + SLOW_EXTRA_SECONDS  # tap_config's request_timeout_seconds is 5
+        vendor = importlib.import_module(module_name)
+        api = vendor.build(args)
     except ValueError as exc:
         sys.stderr.write(f"tap-emulator: error: {exc}\n")
         sys.exit(2)
-    serve(api, port=args.port, base_path="/api", faults=faults, latency_ms=args.latency_ms,
-          slow_seconds=slow)
+    # A slow fault outlasts the request timeout the emulator's own tap_config sets.
+    timeout = api.first_line("")["tap_config"]["request_timeout_seconds"]
+    serve(api, port=args.port, base_path=vendor.BASE_PATH, faults=faults,
+          latency_ms=args.latency_ms, slow_seconds=timeout + SLOW_EXTRA_SECONDS)
 
 
 if __name__ == "__main__":

@@ -85,19 +85,35 @@ def test_pagination_follows_next_token_through_short_and_empty_pages() -> None:
     assert by_path["/api/campaigns"] >= 13
 
 
+FAULT_EMULATOR = ("--seed", "23", "--scale", "60")
+
+
+@pytest.fixture(scope="module")
+def clean_fault_keys() -> dict[str, set[tuple]]:
+    """Primary keys of a fault-free sync of the emulator the fault tests use (same seed)."""
+    with EmulatorProcess("amperity", *FAULT_EMULATOR) as emulator:
+        run = run_tap("tap-amperity", emulator.tap_config)
+        assert_complete(run, emulator.counts())
+    return {stream: set(run.keys(stream, key)) for stream, key in PRIMARY_KEYS.items()}
+
+
 @pytest.mark.parametrize(
     ("kind", "probability"),
     [("429", 0.25), ("500", 0.2), ("502", 0.2), ("503", 0.2), ("reset", 0.2),
      ("truncate", 0.25), ("slow", 0.08)],
 )
-def test_recovers_from_fault_without_loss_or_duplicates(kind: str, probability: float) -> None:
-    with EmulatorProcess("amperity", "--seed", "23", "--scale", "60",
+def test_recovers_from_fault_without_loss_or_duplicates(
+    kind: str, probability: float, clean_fault_keys: dict[str, set[tuple]]
+) -> None:
+    with EmulatorProcess("amperity", *FAULT_EMULATOR,
                          "--faults", f"{kind}={probability}") as emulator:
         config = {**emulator.tap_config, **FAST_RETRIES, "page_size": 25, "profile_page_size": 40}
         run = run_tap("tap-amperity", config)
         assert_complete(run, emulator.counts())
         stats = emulator.stats()
     assert stats["by_fault"].get(kind, 0) > 0, f"no {kind} fault was injected"
+    for stream, key in PRIMARY_KEYS.items():
+        assert set(run.keys(stream, key)) == clean_fault_keys[stream], stream
 
 
 def test_token_refreshed_mid_sync_with_client_credentials() -> None:

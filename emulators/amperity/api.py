@@ -13,9 +13,16 @@ import typing as t
 import uuid
 
 from emulators.amperity import records
-from emulators.amperity.data import Timeline, parse_time
+from emulators.amperity.data import Timeline, iso, parse_time
 from emulators.framework.http import HTTPError, Request, Response
+from emulators.framework.limits import parse_rate
 from emulators.framework.paging import decode_token, encode_token, page_size_for
+
+if t.TYPE_CHECKING:
+    import argparse
+
+BASE_PATH = "/api"
+DEFAULT_RATE_LIMIT = "10/1"  # Amperity API: 10 requests/second [research 2.5]
 
 CONTROL_VERSIONS = {"2024-04-01"}
 UNSTABLE_VERSIONS = {"2024-04-01", "unstable"}  # OAS-unstable enum
@@ -62,8 +69,6 @@ class AmperityAPI:
     def first_line(self, base_url: str) -> dict[str, t.Any]:
         """A complete tap config and every accepted credential set."""
         start = self.started - START_DATE_DAYS * 86400
-        from emulators.amperity.data import iso  # noqa: PLC0415
-
         return {
             "tap_config": {"api_url": base_url, "tenant": TENANT,
                            "access_token": self.static_token, "start_date": iso(start),
@@ -338,3 +343,11 @@ class AmperityAPI:
 def _tenant(request: Request) -> str | None:
     """``Amperity-Tenant`` (specs: ``amperity-tenant``) or the older ``X-Amperity-Tenant``."""
     return request.headers.get("amperity-tenant") or request.headers.get("x-amperity-tenant")
+
+
+def build(args: argparse.Namespace) -> AmperityAPI:
+    """The emulator for ``tap-emulator amperity`` and its options."""
+    return AmperityAPI(seed=args.seed, scale=args.scale, token_ttl=args.token_ttl,
+                       rate_limit=parse_rate(args.rate_limit or DEFAULT_RATE_LIMIT),
+                       short_pages=not args.no_short_pages,
+                       version_error_status=args.api_version_error_status)
