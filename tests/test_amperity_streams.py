@@ -115,6 +115,16 @@ def test_ingest_jobs_walk_seven_day_windows_and_emit_each_job_once() -> None:
     assert records[0]["started_at"] == "2026-11-10T03:00:00.000Z"
 
 
+@pytest.mark.parametrize(("setting", "value"), [("max_requests_per_minute", 0),
+                                                ("profile_max_requests_per_minute", -5),
+                                                ("page_size", 0)])
+def test_budgets_and_page_sizes_must_be_positive(setting: str, value: int) -> None:
+    from taps.shared.errors import ConfigurationError  # noqa: PLC0415
+
+    with pytest.raises(ConfigurationError, match=setting):
+        _tap(**{setting: value}).preflight()
+
+
 @pytest.mark.parametrize("days", [0, 8])
 def test_ingest_window_must_be_at_most_seven_days(days: int) -> None:
     from taps.shared.errors import ConfigurationError  # noqa: PLC0415

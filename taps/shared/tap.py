@@ -70,7 +70,7 @@ class TapRuntime:
     ) -> None:
         """Budgets and the authenticator are created on first use."""
         self.policy = policy
-        self._budgets_per_minute = budgets_per_minute
+        self.budgets_per_minute = budgets_per_minute
         self._budgets: dict[str, RateBudget] = {}
         self._make_authenticator = make_authenticator
         self.host_reached = False
@@ -78,7 +78,7 @@ class TapRuntime:
     def budget(self, name: str) -> RateBudget:
         """The shared budget called ``name``."""
         if name not in self._budgets:
-            self._budgets[name] = RateBudget(name, self._budgets_per_minute[name])
+            self._budgets[name] = RateBudget(name, self.budgets_per_minute[name])
         return self._budgets[name]
 
     @cached_property
@@ -148,7 +148,7 @@ class ResilientTap(Tap):
             base_seconds=int(self.config.get("backoff_base_milliseconds", 1000)) / 1000,
         )
         budgets = {
-            name: float(self.config.get(setting) or default)
+            name: float(default if self.config.get(setting) is None else self.config[setting])
             for name, (setting, default) in self.budget_settings.items()
         }
         return TapRuntime(
@@ -162,7 +162,7 @@ class ResilientTap(Tap):
     def preflight(self) -> None:
         """Check settings before syncing; raise ConfigurationError with a one-line fix."""
         for name, (setting, _default) in self.budget_settings.items():
-            if self.runtime._budgets_per_minute[name] <= 0:
+            if self.runtime.budgets_per_minute[name] <= 0:
                 msg = f"{setting} must be a positive number of requests per minute"
                 raise ConfigurationError(msg)
         url = str(self.config.get("api_url", ""))
