@@ -31,6 +31,11 @@ class Things(ResilientStream):
     def get_url_params(self, context: t.Any, next_page_token: t.Any) -> dict:
         return {"cursor": next_page_token} if next_page_token else {}
 
+    def check_body(self, body: t.Any, response: requests.Response) -> None:
+        # IQM-style envelopes can report failure with a 200.
+        if isinstance(body, dict) and body.get("success") is False:
+            raise FatalAPIError(f"{self.path} failed: {body.get('errorObjects')}")
+
 
 class DemoTap(ResilientTap):
     name = "tap-demo"
@@ -166,3 +171,11 @@ def test_every_attempt_draws_from_the_shared_budget() -> None:
         m.get(URL, [{"status_code": 502, "text": "bad gateway"}, _page([1])])
         list(stream.get_records(None))
     assert stream.runtime.budget("api").acquired == 2
+
+
+def test_error_envelopes_with_a_200_go_through_check_body() -> None:
+    stream = _stream()
+    with requests_mock.Mocker() as m:
+        m.get(URL, json={"success": False, "errorObjects": [{"error": "Forbidden!"}], "data": []})
+        with pytest.raises(FatalAPIError, match="Forbidden!"):
+            list(stream.get_records(None))

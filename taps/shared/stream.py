@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import decimal
 import typing as t
+from functools import cached_property
 
 import msgspec
 import requests
@@ -233,14 +234,10 @@ class ResilientStream(RESTStream[t.Any]):
         if self.child_streams:
             yield from super().generate_child_contexts(record, context)
 
-    @property
+    @cached_property
     def _nothing_deselected(self) -> bool:
         """True when the catalog deselects no property of this stream (the usual case)."""
-        cached = self.__dict__.get("_nothing_deselected_cache")
-        if cached is None:
-            cached = all(selected for crumb, selected in self.mask.items() if len(crumb) >= 2)
-            self.__dict__["_nothing_deselected_cache"] = cached
-        return cached
+        return all(selected for crumb, selected in self.mask.items() if len(crumb) >= 2)
 
     @override
     def _generate_record_messages(
