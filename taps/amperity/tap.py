@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import typing as t
 
 from singer_sdk import typing as th
@@ -106,12 +107,12 @@ class TapAmperity(ResilientTap):
                     headers={"X-Amperity-Tenant": str(self.config["tenant"])},
                 )
                 try:
-                    return parse_token_response(body, now=auth.clock(), default_ttl_seconds=3600)
+                    return parse_token_response(body, now=time.monotonic(),
+                                                default_ttl_seconds=3600)
                 except ValueError as exc:
                     raise ConfigurationError(f"{exc}: check token_url") from None
 
-            auth = RefreshingBearerAuth(login=login)
-            return auth
+            return RefreshingBearerAuth(login=login, clock=time.monotonic)
         return StaticBearerAuth(str(self.config.get("access_token", "")))
 
     @override
@@ -134,7 +135,7 @@ class TapAmperity(ResilientTap):
             if int(self.config.get(setting, 1)) < 1:
                 msg = f"{setting} must be at least 1"
                 raise ConfigurationError(msg)
-        if has_oauth:
+        if self.runtime.authenticator.can_refresh:
             _ = self.runtime.authenticator.token  # log in now: bad credentials fail first
 
 
