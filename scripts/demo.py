@@ -78,7 +78,10 @@ def main() -> int:
         mismatches += [t for t, info in second.items() if info["rows"] != expected.get(t)]
     print("\nIncremental streams (audit_events, workflow_runs, ingest_jobs) load only what "
           "changed since their bookmark (workflow_runs re-reads its look-back window);\n"
-          "the others have no change timestamp in the API and are re-read in full.")
+          "profiles are re-read only for the index rebuilt since the last run "
+          "(profiles_changed_indexes_only in the demo environment);\n"
+          "campaigns, campaign_drafts and segments have no change timestamp in the API and are "
+          "re-read in full.")
     print(f"demo finished in {time.monotonic() - began:.1f} s; emulators stopped")
     if mismatches:
         print(f"MISMATCH in {', '.join(sorted(set(mismatches)))}")

@@ -174,7 +174,9 @@ def test_incremental_run_reads_only_changes() -> None:
         first = run_tap("tap-amperity", emulator.tap_config)
         assert_complete(first, emulator.counts())
         emulator.mutate(5)
-        second = run_tap("tap-amperity", emulator.tap_config, state=first.states[-1])
+        second = run_tap("tap-amperity", {**emulator.tap_config,
+                                          "profiles_changed_indexes_only": True},
+                         state=first.states[-1])
         assert second.returncode == 0, second.stderr[-2000:]
         new_events = {r["event_id"] for r in second.records["audit_events"]}
         old_events = {r["event_id"] for r in first.records["audit_events"]}
@@ -187,6 +189,10 @@ def test_incremental_run_reads_only_changes() -> None:
         assert len(succeeded_now) >= 5, "state changes inside the look-back were missed"
         assert len(second.records["ingest_jobs"]) >= 5
         assert len(second.records["ingest_jobs"]) < len(first.records["ingest_jobs"])
+        # Only the rebuilt index's profiles are read again, all of them.
+        assert {r["index_id"] for r in second.records["profiles"]} == {"idx-loyalty"}
+        assert len(second.records["profiles"]) == 105
+        assert len(second.records["profile_indexes"]) == 3
 
 
 def _secrets_in(text: str, secrets: list[str]) -> list[str]:

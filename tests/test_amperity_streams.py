@@ -150,3 +150,24 @@ def test_profiles_are_children_of_each_index_and_drop_unknown_fields() -> None:
     assert contexts == [{"index_id": "idx-a"}, {"index_id": "idx-b"}]
     assert profiles == [{"id": "p1", "index_id": "idx-a", "attributes": {"email": "x@y.z"}},
                         {"id": "p2", "index_id": "idx-b", "attributes": {"tier": "gold"}}]
+
+
+def test_profiles_of_unchanged_indexes_are_skipped_when_asked() -> None:
+    state = {"bookmarks": {"profile_indexes": {
+        "replication_key": "updated_at", "replication_key_value": "2026-11-20T00:00:00.000Z"}}}
+    indexes = {"data": [{"id": "idx-old", "name": "a", "updated_at": "2026-11-19T00:00:00.000Z"},
+                        {"id": "idx-new", "name": "b", "updated_at": "2026-11-21T00:00:00.000Z"},
+                        {"id": "idx-none", "name": "c"}]}
+    for only_changed, expected in [(True, ["idx-new", "idx-none"]),
+                                   (False, ["idx-old", "idx-new", "idx-none"])]:
+        tap = TapAmperity(config={**BASE_CONFIG, "profiles_changed_indexes_only": only_changed},
+                          state=state, parse_env_config=False)
+        with requests_mock.Mocker() as m:
+            m.get(f"{API}/indexes", json=indexes)
+            m.get(re.compile(f"{API}/indexes/.*/profiles"), json={"data": []})
+            tap.streams["profile_indexes"].selected = True
+            for name, stream in tap.streams.items():
+                stream.selected = name in {"profile_indexes", "profiles"}
+            list(tap.streams["profile_indexes"]._sync_records(None, write_messages=False))
+            read = [r.path.split("/")[3] for r in m.request_history if r.path.endswith("/profiles")]
+        assert read == expected, only_changed

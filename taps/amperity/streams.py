@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import typing as t
+from functools import cached_property
 from urllib.parse import parse_qs, urlsplit
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -155,15 +156,44 @@ class Segments(AmperityStream):
 
 
 class ProfileIndexes(ProfileApiStream):
-    """Profile API indexes: query results published for profile lookups."""
+    """Profile API indexes: query results published for profile lookups.
+
+    Every index is read each run; the bookmark (greatest ``updated_at``) lets
+    ``profiles_changed_indexes_only`` skip the profiles of indexes not rebuilt since.
+    """
 
     name = "profile_indexes"
     path = "/indexes"
     primary_keys = ("id",)
+    replication_key = "updated_at"
+    is_sorted = False
 
     @override
-    def get_child_context(self, record: Record, context: Context | None) -> dict:
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        # updated_at is optional in the spec: an index without one counts as changed now.
+        if not row.get("updated_at"):
+            row["updated_at"] = row.get("created_at") or iso_utc(self._started)
+        return row
+
+    @cached_property
+    def _started(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc)
+
+    @override
+    def get_child_context(self, record: Record, context: Context | None) -> dict | None:
+        if self.config.get("profiles_changed_indexes_only"):
+            # The bookmark of the last finished run (None on the first run).
+            bookmark = self.get_context_state(context).get("replication_key_value")
+            if bookmark and _parse(record["updated_at"]) < _parse(bookmark):
+                self.logger.info("Index %s unchanged since %s: skipping its profiles",
+                                 record["id"], bookmark)
+                return None
         return {"index_id": record["id"]}
+
+
+def _parse(value: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 PROFILE_FIELDS = frozenset({"index_id", "id", "attributes"})

@@ -51,6 +51,9 @@ class TapAmperity(ResilientTap):
         th.Property("include_campaign_drafts", th.BooleanType, default=False,
                     description="Also extract campaign drafts (an unstable API that may change "
                                 "without notice)."),
+        th.Property("profiles_changed_indexes_only", th.BooleanType, default=False,
+                    description="Skip the profiles of an index whose updated_at is older than "
+                                "the last run's bookmark (indexes are rebuilt as a whole)."),
         th.Property("workflow_lookback_days", th.IntegerType, default=7,
                     description="Days before the bookmark to re-read workflow runs, so runs "
                                 "that changed state are updated."),
