@@ -9,6 +9,7 @@ import typing as t
 import pytest
 import requests_mock
 
+from taps.amperity.client import iso_utc
 from taps.amperity.tap import TapAmperity
 
 API = "https://tenant.example.test/api"
@@ -171,3 +172,16 @@ def test_profiles_of_unchanged_indexes_are_skipped_when_asked() -> None:
             list(tap.streams["profile_indexes"]._sync_records(None, write_messages=False))
             read = [r.path.split("/")[3] for r in m.request_history if r.path.endswith("/profiles")]
         assert read == expected, only_changed
+
+
+def test_ingest_jobs_reread_the_lookback_before_the_bookmark() -> None:
+    bookmark = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)).replace(microsecond=0)
+    state = {"bookmarks": {"ingest_jobs": {"replication_key": "started_at",
+                                           "replication_key_value": bookmark.isoformat()}}}
+    tap = TapAmperity(config={**BASE_CONFIG, "ingest_lookback_days": 2}, state=state,
+                      parse_env_config=False)
+    with requests_mock.Mocker(case_sensitive=True) as m:
+        m.get(re.compile(f"{API}/ingest/jobs.*"), json={"data": []})
+        _records(tap, "ingest_jobs")
+        first = m.request_history[0].qs["created_from"][0]
+    assert first == iso_utc(bookmark - dt.timedelta(days=2))

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from taps.shared.windows import DateWindowPaginator, Window, date_windows
+from taps.shared.windows import DateWindowPaginator, Window, date_windows, lookback_start
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 1, 1, tzinfo=UTC)
@@ -46,3 +46,10 @@ def test_paginator_walks_every_window_even_when_empty() -> None:
     assert paginator.finished
     with pytest.raises(ValueError, match="at least one"):
         DateWindowPaginator([])
+
+
+def test_lookback_start_is_clamped_by_earliest() -> None:
+    day = dt.timedelta(days=1)
+    assert lookback_start(T0, lookback_days=3) == T0 - 3 * day
+    assert lookback_start(T0, lookback_days=3, earliest=T0 - day) == T0 - day
+    assert lookback_start(T0 - 5 * day, lookback_days=0, earliest=T0) == T0 - 5 * day

@@ -11,7 +11,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from taps.amperity.client import AmperityStream, ProfileApiStream, iso_utc
-from taps.shared.windows import DateWindowPaginator, date_windows
+from taps.shared.windows import DateWindowPaginator, date_windows, lookback_start
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -21,6 +21,15 @@ if t.TYPE_CHECKING:
 
 #: The ingest-jobs endpoint accepts windows of at most this many days (docs: "7-day window").
 INGEST_MAX_WINDOW_DAYS = 7
+
+
+def _parse(value: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _start_date(config: t.Mapping[str, t.Any]) -> dt.datetime | None:
+    return _parse(config["start_date"]) if config.get("start_date") else None
 
 
 class AuditEvents(AmperityStream):
@@ -60,12 +69,8 @@ class WorkflowRuns(AmperityStream):
         start = self.get_starting_timestamp(context)
         if start is None:
             return {}
-        start -= dt.timedelta(days=float(self.config["workflow_lookback_days"]))
-        if self.config.get("start_date"):
-            floor = dt.datetime.fromisoformat(str(self.config["start_date"]).replace("Z", "+00:00"))
-            if floor.tzinfo is None:
-                floor = floor.replace(tzinfo=dt.timezone.utc)
-            start = max(start, floor)
+        start = lookback_start(start, lookback_days=self.config["workflow_lookback_days"],
+                               earliest=_start_date(self.config))
         return {"created_from": iso_utc(start)}
 
     @override
@@ -83,6 +88,7 @@ class IngestJobs(AmperityStream):
     """Ingest jobs, read in consecutive windows of at most 7 days.
 
     ``created_from`` and ``created_to`` are required and the endpoint does not paginate.
+    ``ingest_lookback_days`` before the bookmark are read again, for jobs still running then.
     The API has no job-level timestamp: ``started_at`` is derived from the earliest table.
     A job whose tables start in two windows is emitted once.
     """
@@ -99,9 +105,10 @@ class IngestJobs(AmperityStream):
             dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=INGEST_MAX_WINDOW_DAYS)
         )
         end = dt.datetime.now(dt.timezone.utc)
-        self._windows = list(
-            date_windows(start, end, max_days=float(self.config["ingest_window_days"]))
-        )
+        self._windows = list(date_windows(
+            start, end, max_days=self.config["ingest_window_days"],
+            lookback_days=self.config["ingest_lookback_days"], earliest=_start_date(self.config),
+        ))
         self._recent_ids: tuple[set[str], set[str]] = (set(), set())
         if not self._windows:
             return []
@@ -189,11 +196,6 @@ class ProfileIndexes(ProfileApiStream):
                                  record["id"], bookmark)
                 return None
         return {"index_id": record["id"]}
-
-
-def _parse(value: str) -> dt.datetime:
-    moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 PROFILE_FIELDS = frozenset({"index_id", "id", "attributes"})

@@ -57,6 +57,9 @@ class TapAmperity(ResilientTap):
         th.Property("workflow_lookback_days", th.IntegerType, default=7,
                     description="Days before the bookmark to re-read workflow runs, so runs "
                                 "that changed state are updated."),
+        th.Property("ingest_lookback_days", th.IntegerType, default=1,
+                    description="Days before the bookmark to re-read ingest jobs, so jobs still "
+                                "running at the last sync are updated."),
         th.Property("ingest_window_days", th.IntegerType, default=7,
                     description="Width of each ingest-jobs request window (at most 7 days)."),
         th.Property("page_size", th.IntegerType, default=1000,

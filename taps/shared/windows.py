@@ -23,6 +23,17 @@ class Window:
     end: dt.datetime
 
 
+def lookback_start(
+    start: dt.datetime, *, lookback_days: float, earliest: dt.datetime | None = None
+) -> dt.datetime:
+    """``start`` moved back by ``lookback_days``, but not before ``earliest``.
+
+    ``earliest`` (e.g. the configured start_date) never moves a ``start`` that is earlier.
+    """
+    moved = start - dt.timedelta(days=lookback_days)
+    return moved if earliest is None else max(moved, min(earliest, start))
+
+
 def date_windows(
     start: dt.datetime,
     end: dt.datetime,
@@ -38,9 +49,7 @@ def date_windows(
     if max_days <= 0:
         msg = "max_days must be positive"
         raise ValueError(msg)
-    cursor = start - dt.timedelta(days=lookback_days)
-    if earliest is not None:
-        cursor = max(cursor, min(earliest, start))
+    cursor = lookback_start(start, lookback_days=lookback_days, earliest=earliest)
     step = dt.timedelta(days=max_days)
     while cursor < end:
         window_end = min(cursor + step, end)
