@@ -77,7 +77,8 @@ def main() -> int:
                   f"{info['loaded_since']:>16}")
         mismatches += [t for t, info in second.items() if info["rows"] != expected.get(t)]
     print("\nIncremental streams (audit_events, workflow_runs, ingest_jobs) load only what "
-          "changed since their bookmark (workflow_runs re-reads its look-back window);\n"
+          "changed since their bookmark (workflow_runs and ingest_jobs also re-read a "
+          "look-back window);\n"
           "profiles are re-read only for the index rebuilt since the last run "
           "(profiles_changed_indexes_only in the demo environment);\n"
           "campaigns, campaign_drafts and segments have no change timestamp in the API and are "
