@@ -5,8 +5,10 @@ from __future__ import annotations
 import http.client
 import json
 import subprocess
+import sys
 import time
 import typing as t
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -193,3 +195,16 @@ def test_counts_equal_what_paging_yields_and_mutate_changes_them() -> None:
         assert len(renamed) == 3
         runs = _page_through(emulator, "/workflow/runs", "2024-04-01")
         assert sum(1 for r in runs if r["state"] == "running") >= 3
+
+
+def test_truncation_without_length_crashes_a_stock_sdk_tap(tmp_path: Path) -> None:
+    """The fault is faithful: a stock tap retries the first variant, dies on the second."""
+    with EmulatorProcess("amperity", "--faults", "truncate=1") as emulator:
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps(emulator.tap_config))
+        stock = Path(__file__).resolve().parent.parent / "benchmarks" / "stock_amperity_profiles.py"
+        result = subprocess.run([sys.executable, str(stock), "--config", str(config)],
+                                capture_output=True, text=True, timeout=120, check=False)
+        assert emulator.stats()["by_fault"]["truncate"] == 2
+    assert result.returncode != 0
+    assert "JSONDecodeError" in result.stderr or "Expecting" in result.stderr
