@@ -288,3 +288,12 @@ def test_deselected_properties_are_dropped(quiet_emulator: EmulatorProcess, tmp_
     assert all("status" not in r for r in run.records["segments"])
     assert all("attributes" not in r for r in run.records["profiles"])
     assert all("name" in r for r in run.records["campaigns"])
+
+
+def test_unreachable_token_url_is_one_clear_line(quiet_emulator: EmulatorProcess) -> None:
+    config = {k: v for k, v in quiet_emulator.tap_config.items() if k != "access_token"}
+    config.update(quiet_emulator.auth["client_credentials"],
+                  token_url="http://127.0.0.1:9/api/v0/oauth2/token")
+    line = _one_line_failure(run_tap("tap-amperity", config))
+    assert "Cannot reach the token endpoint" in line
+    assert "token_url" in line

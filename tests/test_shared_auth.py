@@ -143,3 +143,12 @@ def test_token_endpoint_gives_up_after_max_retries() -> None:
         with pytest.raises(ConfigurationError, match="after 3 attempts: HTTP 500"):
             endpoint.post("https://auth.test/token")
         assert m.call_count == 3
+
+
+def test_unreachable_token_endpoint_fails_at_once() -> None:
+    sleeps: list[float] = []
+    endpoint = TokenEndpoint(policy=BackoffPolicy(), settings_hint="token_url",
+                             sleep=sleeps.append, timeout_seconds=5)
+    with pytest.raises(ConfigurationError, match=r"Cannot reach the token endpoint http://127.0.0.1:9/token .*token_url"):
+        endpoint.post("http://127.0.0.1:9/token", data={"client_secret": "s"})
+    assert sleeps == []

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import requests
 from requests.auth import AuthBase
 
-from taps.shared.errors import ConfigurationError, describe_response
+from taps.shared.errors import ConfigurationError, cannot_connect, describe_response
 from taps.shared.redaction import register_secrets
 
 if t.TYPE_CHECKING:
@@ -103,6 +103,7 @@ class TokenEndpoint:
         self.timeout_seconds = timeout_seconds
         self.session = requests.Session()
         self.sleep = sleep
+        self.reached = False
 
     def post(
         self,
@@ -124,9 +125,15 @@ class TokenEndpoint:
                     timeout=self.timeout_seconds,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
+                if not self.reached and isinstance(exc, requests.ConnectionError) and \
+                        cannot_connect(exc):
+                    msg = (f"Cannot reach the token endpoint {url.split('?', maxsplit=1)[0]} "
+                           f"({type(exc).__name__}). Check {self.settings_hint}.")
+                    raise ConfigurationError(msg) from None
                 error = exc
                 reason = f"{type(exc).__name__} talking to the token endpoint"
             else:
+                self.reached = True
                 if response.status_code == 429 or response.status_code >= 500:
                     error = requests.HTTPError(response=response)
                     reason = describe_response(response)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import typing as t
 
+import requests
 from singer_sdk.exceptions import FatalAPIError
+from urllib3.exceptions import NewConnectionError
 
 from taps.shared.redaction import redact
-
-if t.TYPE_CHECKING:
-    import requests
 
 #: Longest piece of a non-JSON error body quoted in a message.
 BODY_EXCERPT_CHARS = 200
@@ -85,3 +84,11 @@ def describe_response(response: requests.Response) -> str:
     method = request.method if request is not None else "GET"
     path = request.path_url.split("?", 1)[0] if request is not None else "?"
     return f"HTTP {response.status_code} from {method} {path}: {response_message(response)}"
+
+
+def cannot_connect(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when no connection could be opened (refused, DNS failure), not a dropped one."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)

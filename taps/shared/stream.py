@@ -16,9 +16,8 @@ from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
-from urllib3.exceptions import NewConnectionError
 
-from taps.shared.errors import ConfigurationError, describe_response
+from taps.shared.errors import ConfigurationError, cannot_connect, describe_response
 from taps.shared.redaction import redact
 from taps.shared.retry import ImmediateRetry
 
@@ -53,14 +52,6 @@ def dig(body: t.Any, path: tuple[str, ...]) -> t.Any:
             return None
         body = body.get(key)
     return body
-
-
-def cannot_connect(exc: requests.exceptions.ConnectionError) -> bool:
-    """True when no connection could be opened (refused, DNS failure), not a dropped one."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, NewConnectionError)
 
 
 class BodyCursorPaginator(BaseAPIPaginator["str | None"]):
