@@ -32,7 +32,10 @@ class EmulatorApp:
         self.faults = faults
         self.latency = latency_ms / 1000
         self.slow_seconds = slow_seconds
-        self.windows = {name: SlidingWindow(n, s) for name, (n, s) in api.rate_limits().items()}
+        self.limits = api.rate_limits()
+        self.count_rejected = bool(getattr(api, "count_rejected", False))
+        #: One window per (rate group, client key); key None when the vendor limits globally.
+        self.windows: dict[tuple[str, str | None], SlidingWindow] = {}
         self.by_status: Counter[str] = Counter()
         self.by_path: Counter[str] = Counter()
         self.by_fault: Counter[str] = Counter()
@@ -62,19 +65,16 @@ class EmulatorApp:
         fault = self.faults.draw()
         if fault:
             self.by_fault[fault] += 1
-        group = self.api.rate_group(request.path)
-        if group and not self.windows[group].arrive(time.monotonic()):
-            response = self.api.error(request, 429, "Too many requests: rate limit exceeded.")
+        rejected = self._rate_check(request)
+        if rejected is not None:
+            response = rejected
         elif fault in {"429", "500", "502", "503"}:
             status = int(fault)  # type: ignore[arg-type]
             response = self.api.error(request, status, _FAULT_MESSAGES[status])
         else:
             if fault == "slow":
                 await asyncio.sleep(self.slow_seconds)
-            try:
-                response = self.api.handle(request)
-            except HTTPError as exc:
-                response = self.api.error(request, exc.status, exc.message)
+            response = self._handle(request)
         self.by_status[str(response.status)] += 1
         if fault == "reset":
             await self._send_partial(send, response, declare_length=True, abort=True)
@@ -84,9 +84,42 @@ class EmulatorApp:
         else:
             await self._send(send, response)
 
+    def _window(self, group: str, key: str | None) -> SlidingWindow:
+        window = self.windows.get((group, key))
+        if window is None:
+            limit, seconds = self.limits[group]
+            window = SlidingWindow(limit, seconds, count_rejected=self.count_rejected)
+            self.windows[(group, key)] = window
+        return window
+
+    def _rate_check(self, request: Request) -> Response | None:
+        """None when the request may pass, else the vendor's answer to a refused request."""
+        group = self.api.rate_group(request.path)
+        if not group:
+            return None
+        rate_key = getattr(self.api, "rate_key", None)
+        key = rate_key(request) if rate_key else None
+        window = self._window(group, key)
+        now = time.monotonic()
+        if window.arrive(now):
+            return None
+        rate_limited = getattr(self.api, "rate_limited", None)
+        if rate_limited:
+            return rate_limited(request, window.wait_seconds(now))
+        return self.api.error(request, 429, "Too many requests: rate limit exceeded.")
+
+    def _handle(self, request: Request) -> Response:
+        """The vendor's answer; any error, even a bug, comes back in the vendor's envelope."""
+        try:
+            return self.api.handle(request)
+        except HTTPError as exc:
+            return self.api.error(request, exc.status, exc.message)
+        except Exception as exc:  # a bug must still look like the vendor
+            return self.api.error(request, 500, f"Internal server error ({type(exc).__name__}).")
+
     @staticmethod
     async def _send(send: t.Callable, response: Response) -> None:
-        headers = [(b"content-type", b"application/json"),
+        headers = [(b"content-type", response.content_type.encode("latin-1")),
                    (b"content-length", str(len(response.body)).encode())]
         headers += [(k.lower().encode(), v.encode()) for k, v in response.headers]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -100,7 +133,7 @@ class EmulatorApp:
         With a declared length the connection closes short of it; without one the (chunked)
         response ends cleanly but holds broken JSON.
         """
-        headers = [(b"content-type", b"application/json")]
+        headers = [(b"content-type", response.content_type.encode("latin-1"))]
         if declare_length:
             headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -112,7 +145,9 @@ class EmulatorApp:
 
     def stats(self) -> dict[str, t.Any]:
         """The /stats document."""
-        windows = {name: w.max_in_window for name, w in self.windows.items()}
+        windows = dict.fromkeys(self.limits, 0)
+        for (name, _), window in self.windows.items():
+            windows[name] = max(windows[name], window.max_in_window)
         primary = next(iter(windows.values()), 0)
         return {
             "requests_total": self.requests_total,
