@@ -191,8 +191,13 @@ _FAULT_MESSAGES = {
 def serve(api: VendorAPI, *, port: int, base_path: str, faults: FaultPlan, latency_ms: int,
           slow_seconds: float) -> None:
     """Bind 127.0.0.1, print the first line, serve until SIGTERM/SIGINT."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when the
+    # listening socket says it is TCP; without it every small keep-alive response waits
+    # ~40 ms for the client's delayed ACK (Nagle). Set it on the listener too (Linux copies
+    # it to accepted sockets).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(128)
     host, bound = sock.getsockname()
