@@ -14,6 +14,8 @@ from taps.shared.auth import (
     parse_token_response,
 )
 from taps.shared.errors import ConfigurationError
+from taps.shared.ratelimit import RateBudget
+from taps.shared.redaction import MASK, redact
 from taps.shared.retry import BackoffPolicy
 
 
@@ -152,3 +154,46 @@ def test_unreachable_token_endpoint_fails_at_once() -> None:
     with pytest.raises(ConfigurationError, match=r"Cannot reach the token endpoint http://127.0.0.1:9/token .*token_url"):
         endpoint.post("http://127.0.0.1:9/token", data={"client_secret": "s"})
     assert sleeps == []
+
+
+def test_a_refusal_carrying_a_temporary_token_never_quotes_it() -> None:
+    endpoint = TokenEndpoint(policy=BackoffPolicy(), settings_hint="api_key",
+                             sleep=lambda s: None)
+    with requests_mock.Mocker() as m:
+        m.post("https://auth.test/token", status_code=401,
+               json={"access_token": "TEMP-2FA-TOKEN-0123456789", "scope": "TWO_FACTOR_AUTH"})
+        with pytest.raises(ConfigurationError) as info:
+            endpoint.post("https://auth.test/token")
+    text = str(info.value)
+    assert "TEMP-2FA-TOKEN" not in text
+    assert "access_token, scope" in text  # the keys say what came back, not the values
+    assert redact("leaked TEMP-2FA-TOKEN-0123456789") == f"leaked {MASK}"
+
+
+def test_token_requests_draw_from_the_budget() -> None:
+    budget = RateBudget("api", 600)
+    endpoint = TokenEndpoint(policy=BackoffPolicy(), settings_hint="x", budget=budget,
+                             sleep=lambda s: None)
+    with requests_mock.Mocker() as m:
+        m.post("https://auth.test/token", [{"status_code": 503, "json": {}},
+                                           {"status_code": 200, "json": {"access_token": "a"}}])
+        endpoint.post("https://auth.test/token")
+    assert budget.acquired == 2
+
+
+def test_an_html_token_response_is_retried_twice_then_names_the_settings() -> None:
+    endpoint = TokenEndpoint(policy=BackoffPolicy(), settings_hint="token_url",
+                             sleep=lambda s: None)
+    with requests_mock.Mocker() as m:
+        m.post("https://auth.test/token", status_code=200, text="<html>Sign in</html>",
+               headers={"Content-Type": "text/html"})
+        with pytest.raises(ConfigurationError, match=r"Sign in.*text/html.*Check token_url"):
+            endpoint.post("https://auth.test/token")
+        assert m.call_count == 3
+
+
+def test_the_grant_keeps_the_whole_token_response() -> None:
+    body = {"success": True, "data": {"access_token": "tok", "expires_in": 60, "owId": 42}}
+    grant = parse_token_response(body, now=0)
+    assert grant.response["owId"] == 42
+    assert "tok" not in repr(grant)

@@ -8,7 +8,7 @@ import random
 import pytest
 import requests
 
-from taps.shared.retry import BackoffPolicy, ImmediateRetry, retry_after_seconds
+from taps.shared.retry import BackoffPolicy, ImmediateRetry, QuickRetry, retry_after_seconds
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, 0, tzinfo=dt.timezone.utc)
 
@@ -71,3 +71,34 @@ def test_wait_generator_receives_exceptions() -> None:
     next(gen)
     assert gen.send(_error_with({"Retry-After": "4"})) == 4.0
     assert policy.max_tries == 9
+
+
+def _status(code: int, headers: dict[str, str] | None = None) -> Exception:
+    response = requests.Response()
+    response.status_code = code
+    response.headers.update(headers or {})
+    return requests.HTTPError(response=response)
+
+
+def test_defaults_cost_at_most_a_third_of_a_second_per_transient_fault() -> None:
+    policy = BackoffPolicy(rng=random.Random(1))
+    assert policy.base_seconds == 0.3
+    waits = [policy.wait_for(1, _status(503)) for _ in range(100)]
+    assert max(waits) <= 0.3
+    assert min(waits) >= 0.15
+
+
+def test_a_headerless_429_waits_the_vendor_minimum_but_retry_after_stays_exact() -> None:
+    policy = BackoffPolicy(min_429_wait_seconds=60, max_wait_seconds=300,
+                           rng=random.Random(2), now=lambda: NOW)
+    assert policy.wait_for(1, _status(429)) == 60
+    assert policy.wait_for(1, _status(429, {"Retry-After": "3"})) == 3
+    assert policy.wait_for(1, _status(500)) < 1
+
+
+def test_quick_retries_do_not_grow() -> None:
+    class Bad(QuickRetry):
+        pass
+
+    policy = BackoffPolicy(base_seconds=0.2, rng=random.Random(3))
+    assert all(0.1 <= policy.wait_for(n, Bad()) <= 0.2 for n in range(1, 9))

@@ -13,7 +13,8 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from taps.shared.auth import RefreshingBearerAuth, StaticBearerAuth, TokenGrant
 from taps.shared.errors import ConfigurationError
-from taps.shared.stream import BodyCursorPaginator, ResilientStream
+from taps.shared.paging import BodyCursorPaginator
+from taps.shared.stream import ResilientStream
 from taps.shared.tap import ResilientTap, TapRuntime, common_properties
 
 URL = "https://api.example.test/v1/things"

@@ -7,10 +7,12 @@ import importlib.resources
 import typing as t
 
 from singer_sdk import SchemaDirectory, StreamSchema
+from singer_sdk.exceptions import FatalAPIError
 from typing_extensions import override
 
-from taps.shared.errors import ConfigurationError, describe_response
-from taps.shared.stream import BodyCursorPaginator, ResilientStream
+from taps.shared.errors import ConfigurationError, describe_response, sentence
+from taps.shared.paging import BodyCursorPaginator
+from taps.shared.stream import ResilientStream
 
 if t.TYPE_CHECKING:
     import requests
@@ -72,31 +74,36 @@ class AmperityStream(ResilientStream):
         return params
 
     @override
+    def check_body(self, body: t.Any, response: requests.Response) -> None:
+        # Amperity's error envelope {status, message, request_id} has no data: one that
+        # arrives with a 2xx is an error all the same, and retrying will not change it.
+        if isinstance(body, dict) and "data" not in body and body.get("message"):
+            msg = (f"{describe_response(response)} (an error envelope with HTTP "
+                   f"{response.status_code}: not retried)")
+            raise FatalAPIError(msg)
+
+    @override
     def client_error(self, response: requests.Response) -> Exception:
         message = describe_response(response)
         lowered = message.lower()
         status = response.status_code
         if status in {400, 401} and "version" in lowered:
-            return ConfigurationError(
-                f"{message}. Amperity rejected api-version {self.api_version!r}: "
-                f"check the {self.api_version_setting} setting."
-            )
+            return ConfigurationError(sentence(
+                message, f"Amperity rejected api-version {self.api_version!r}: "
+                f"check the {self.api_version_setting} setting"))
         if status in {400, 401, 403} and "tenant" in lowered:
-            return ConfigurationError(
-                f"{message}. Check the tenant setting (Settings > Security > API keys > "
-                "Copy tenant ID); a sandbox has its own tenant ID and API keys."
-            )
+            return ConfigurationError(sentence(
+                message, "Check the tenant setting (Settings > Security > API keys > "
+                "Copy tenant ID); a sandbox has its own tenant ID and API keys"))
         if status == 401:
             mode = "client_id/client_secret" if self.authenticator.can_refresh else "access_token"
-            return ConfigurationError(
-                f"{message}. Amperity rejected the credentials: check {mode} (tokens expire; "
-                "generate a new one under Settings > Security > API keys)."
-            )
+            return ConfigurationError(sentence(
+                message, f"Amperity rejected the credentials: check {mode} (tokens expire; "
+                "generate a new one under Settings > Security > API keys)"))
         if status == 403:
-            return ConfigurationError(
-                f"{message}. The API key lacks a policy for this endpoint: grant it in "
-                "Settings > Security > API keys, or deselect the stream."
-            )
+            return ConfigurationError(sentence(
+                message, "The API key lacks a policy for this endpoint: grant it in "
+                "Settings > Security > API keys, or deselect the stream"))
         return super().client_error(response)
 
 

@@ -25,7 +25,20 @@ if t.TYPE_CHECKING:
 
 
 class TapAmperity(ResilientTap):
-    """Singer tap for Amperity."""
+    """Singer tap for Amperity.
+
+    Extracts `audit_events`, `workflow_runs`, `ingest_jobs`, `campaigns`, `segments` and
+    (with `include_campaign_drafts`) `campaign_drafts` from the Amperity API, and
+    `profile_indexes` with their `profiles` from the Profile API. Authenticates with the
+    tenant ID and either an access token or OAuth client credentials (client ID and client
+    secret, exchanged for tokens at the token endpoint). All three come from the Amperity UI
+    under Settings > Security > API keys, in the key's menu: Copy tenant ID, Get token, Get
+    OAuth credentials; the key needs the DataGrid Operator type for the Amperity API and
+    Profile API Data Access for the profile streams.
+    """
+
+    # --about (JSON, text and Markdown) prints __doc__ verbatim: one paragraph, no indentation.
+    __doc__ = " ".join((__doc__ or "").split())
 
     name = "tap-amperity"
     budget_settings: t.ClassVar[dict[str, tuple[str, int]]] = {
@@ -54,17 +67,17 @@ class TapAmperity(ResilientTap):
         th.Property("profiles_changed_indexes_only", th.BooleanType, default=False,
                     description="Skip the profiles of an index whose updated_at is older than "
                                 "the last run's bookmark (indexes are rebuilt as a whole)."),
-        th.Property("workflow_lookback_days", th.IntegerType, default=7,
+        th.Property("workflow_lookback_days", th.IntegerType(minimum=0), default=7,
                     description="Days before the bookmark to re-read workflow runs, so runs "
                                 "that changed state are updated."),
-        th.Property("ingest_lookback_days", th.IntegerType, default=1,
+        th.Property("ingest_lookback_days", th.IntegerType(minimum=0), default=1,
                     description="Days before the bookmark to re-read ingest jobs, so jobs still "
                                 "running at the last sync are updated."),
-        th.Property("ingest_window_days", th.IntegerType, default=7,
+        th.Property("ingest_window_days", th.IntegerType(minimum=1, maximum=7), default=7,
                     description="Width of each ingest-jobs request window (at most 7 days)."),
-        th.Property("page_size", th.IntegerType, default=1000,
+        th.Property("page_size", th.IntegerType(minimum=1, maximum=1000), default=1000,
                     description="Records per page for the Amperity API (limit)."),
-        th.Property("profile_page_size", th.IntegerType, default=1000,
+        th.Property("profile_page_size", th.IntegerType(minimum=1, maximum=1000), default=1000,
                     description="Profiles per page for the Profile API (limit)."),
         th.Property("api_version", th.StringType, default=CONTROL_PLANE_VERSION,
                     description="api-version header for the Amperity API."),
@@ -72,7 +85,7 @@ class TapAmperity(ResilientTap):
                     description="api-version header for the Profile API."),
         th.Property("campaign_drafts_api_version", th.StringType, default=UNSTABLE_VERSION,
                     description="api-version header for campaign drafts."),
-        th.Property("profile_max_requests_per_minute", th.IntegerType, default=120_000,
+        th.Property("profile_max_requests_per_minute", th.IntegerType(minimum=1), default=120_000,
                     description="Request budget for the Profile API (documented: 2000/second "
                                 "per tenant, sandboxes included)."),
         *common_properties(requests_per_minute=600, api_url="https://app.amperity.com/api"),
@@ -102,6 +115,7 @@ class TapAmperity(ResilientTap):
                 policy=runtime.policy,
                 settings_hint="client_id, client_secret, tenant and token_url",
                 timeout_seconds=float(self.config.get("request_timeout_seconds", 300)),
+                budget=runtime.budget("api"),
             )
 
             def login() -> TokenGrant:
@@ -133,14 +147,9 @@ class TapAmperity(ResilientTap):
             msg = ("Missing credentials: set access_token (TAP_AMPERITY_ACCESS_TOKEN), or "
                    "client_id and client_secret (TAP_AMPERITY_CLIENT_ID/_CLIENT_SECRET).")
             raise ConfigurationError(msg)
-        window = float(self.config.get("ingest_window_days", 7))
-        if not 0 < window <= streams.INGEST_MAX_WINDOW_DAYS:
-            msg = f"ingest_window_days must be more than 0 and at most 7, got {window:g}"
-            raise ConfigurationError(msg)
-        for setting in ("page_size", "profile_page_size"):
-            if int(self.config.get(setting, 1)) < 1:
-                msg = f"{setting} must be at least 1"
-                raise ConfigurationError(msg)
+        if has_oauth and self.config.get("access_token"):
+            self.logger.warning("Both access_token and client_id/client_secret are set: using "
+                                "the OAuth client credentials; access_token is ignored.")
         if self.runtime.authenticator.can_refresh:
             _ = self.runtime.authenticator.token  # log in now: bad credentials fail first
 

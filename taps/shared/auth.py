@@ -5,29 +5,38 @@ from __future__ import annotations
 import logging
 import time
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import requests
 from requests.auth import AuthBase
 
-from taps.shared.errors import ConfigurationError, cannot_connect, describe_response
+from taps.shared.errors import ConfigurationError, cannot_connect, describe_response, sentence
 from taps.shared.redaction import register_secrets
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from taps.shared.ratelimit import RateBudget
     from taps.shared.retry import BackoffPolicy
+
+#: Retries of a token response that is not JSON (an HTML page rarely turns into a token).
+MAX_UNDECODABLE_TOKEN_RESPONSES = 2
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
 class TokenGrant:
-    """An access token, when it expires (monotonic seconds) and an optional refresh token."""
+    """An access token, when it expires (monotonic seconds) and an optional refresh token.
 
-    access_token: str
+    ``response`` keeps the whole token response (e.g. IQM's ``owId``). Tokens stay out of
+    ``repr``.
+    """
+
+    access_token: str = field(repr=False)
     expires_at: float | None
-    refresh_token: str | None = None
+    refresh_token: str | None = field(default=None, repr=False)
+    response: dict[str, t.Any] = field(default_factory=dict, repr=False)
 
     def is_fresh(self, *, now: float, margin_seconds: float) -> bool:
         """True while the token has more than ``margin_seconds`` of life left."""
@@ -61,6 +70,7 @@ def parse_token_response(
         access_token=payload["access_token"],
         expires_at=None if ttl is None else now + ttl,
         refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+        response=dict(payload),
     )
 
 
@@ -87,7 +97,12 @@ TokenRequest = t.Callable[[requests.Session], requests.Response]
 
 
 class TokenEndpoint:
-    """Posts to a token endpoint with retries, turning rejections into configuration errors."""
+    """Posts to a token endpoint with retries, turning rejections into configuration errors.
+
+    Token requests draw from the tap's request budget like every other request. A rejection
+    is reported with the vendor's message only: a refusing token endpoint may still send a
+    (temporary) token in its body.
+    """
 
     def __init__(
         self,
@@ -95,12 +110,14 @@ class TokenEndpoint:
         policy: BackoffPolicy,
         settings_hint: str,
         timeout_seconds: float = 60,
+        budget: RateBudget | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """``settings_hint`` names the settings a 4xx rejection points at."""
         self.policy = policy
         self.settings_hint = settings_hint
         self.timeout_seconds = timeout_seconds
+        self.budget = budget
         self.session = requests.Session()
         self.sleep = sleep
         self.reached = False
@@ -115,10 +132,12 @@ class TokenEndpoint:
         auth: tuple[str, str] | None = None,
     ) -> t.Any:
         """POST and return the JSON body; retry 429/5xx/connection errors; 4xx is fatal."""
-        attempt = 0
+        attempt = undecodable = 0
         while True:
             attempt += 1
             error: BaseException
+            if self.budget is not None:
+                self.budget.acquire()
             try:
                 response = self.session.post(
                     url, data=data, json=json, headers=headers, auth=auth,
@@ -127,8 +146,8 @@ class TokenEndpoint:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not self.reached and isinstance(exc, requests.ConnectionError) and \
                         cannot_connect(exc):
-                    msg = (f"Cannot reach the token endpoint {url.split('?', maxsplit=1)[0]} "
-                           f"({type(exc).__name__}). Check {self.settings_hint}.")
+                    msg = sentence(f"Cannot reach the token endpoint {url.split('?', 1)[0]} "
+                                   f"({type(exc).__name__})", f"Check {self.settings_hint}")
                     raise ConfigurationError(msg) from None
                 error = exc
                 reason = f"{type(exc).__name__} talking to the token endpoint"
@@ -138,23 +157,30 @@ class TokenEndpoint:
                     error = requests.HTTPError(response=response)
                     reason = describe_response(response)
                 elif response.status_code >= 400:
-                    msg = (
-                        f"Authentication failed ({describe_response(response)}). "
-                        f"Check {self.settings_hint}."
-                    )
-                    raise ConfigurationError(msg)
+                    raise self.rejection(response)
                 else:
                     try:
                         return response.json()
                     except ValueError:
+                        undecodable += 1
                         error = ValueError("undecodable body")
-                        reason = f"undecodable token response from {url.split('?', maxsplit=1)[0]}"
+                        reason = (f"{describe_response(response)} (not JSON: "
+                                  f"{response.headers.get('Content-Type') or 'no content type'})")
+                        if undecodable > MAX_UNDECODABLE_TOKEN_RESPONSES:
+                            msg = sentence(f"The token endpoint did not answer with a token: "
+                                           f"{reason}", f"Check {self.settings_hint}")
+                            raise ConfigurationError(msg) from None
             if attempt >= self.policy.max_tries:
                 msg = f"Could not obtain an access token after {attempt} attempts: {reason}"
                 raise ConfigurationError(msg) from None
             wait = self.policy.wait_for(attempt, error)
             logger.warning("Token request failed (%s); retrying in %.1f s", reason, wait)
             self.sleep(wait)
+
+    def rejection(self, response: requests.Response) -> ConfigurationError:
+        """The error for a 4xx from the token endpoint (vendors add their own hints)."""
+        return ConfigurationError(sentence(f"Authentication failed ({describe_response(response)})",
+                                           f"Check {self.settings_hint}"))
 
 
 class RefreshingBearerAuth(AuthBase):

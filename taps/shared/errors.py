@@ -8,7 +8,7 @@ import requests
 from singer_sdk.exceptions import FatalAPIError
 from urllib3.exceptions import NewConnectionError
 
-from taps.shared.redaction import redact
+from taps.shared.redaction import redact, register_secrets
 
 #: Longest piece of a non-JSON error body quoted in a message.
 BODY_EXCERPT_CHARS = 200
@@ -65,16 +65,47 @@ def envelope_message(body: t.Any) -> str | None:  # noqa: PLR0912 - one branch p
     return None
 
 
+#: Response headers that carry a vendor's request id, worth quoting to its support.
+REQUEST_ID_HEADERS = ("X-Request-Id", "X-Amzn-RequestId", "X-Correlation-Id")
+
+
+def register_body_tokens(body: t.Any) -> None:
+    """Treat every ``*token*`` value in a body as a secret (e.g. a two-factor step-up token)."""
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if isinstance(value, str) and "token" in str(key).lower():
+                register_secrets([value])
+            else:
+                register_body_tokens(value)
+    elif isinstance(body, list):
+        for item in body:
+            register_body_tokens(item)
+
+
 def response_message(response: requests.Response) -> str:
-    """The vendor's own message for an error response, redacted, never the whole body."""
+    """The vendor's own message for an error response, redacted, never the whole body.
+
+    A JSON body without a recognisable message is described by its keys only: its values
+    may be credentials (token endpoints answer with tokens even when they refuse).
+    """
     try:
         body = response.json()
     except ValueError:
-        body = None
+        body, is_json = None, False
+    else:
+        is_json = True
+        register_body_tokens(body)
     message = envelope_message(body)
-    if message is None:
+    if message is None and is_json:
+        keys = ", ".join(map(str, body)) if isinstance(body, dict) else type(body).__name__
+        message = f"no error message in the JSON body ({keys})"
+    elif message is None:
         excerpt = " ".join(response.text[:BODY_EXCERPT_CHARS].split())
         message = excerpt or (response.reason or "no message")
+    ids = [f"{h.lower()}={response.headers[h]}" for h in REQUEST_ID_HEADERS
+           if response.headers.get(h) and response.headers[h] not in message]
+    if ids:
+        message += f" ({', '.join(ids)})"
     return redact(message)
 
 
@@ -92,3 +123,9 @@ def cannot_connect(exc: requests.exceptions.ConnectionError) -> bool:
         return True
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, NewConnectionError)
+
+
+def sentence(*parts: str) -> str:
+    """Parts joined as sentences, without doubled periods ("tenant.. Check")."""
+    cleaned = [part.strip().rstrip(".") for part in parts if part and part.strip()]
+    return ". ".join(cleaned) + "."

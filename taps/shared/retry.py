@@ -38,18 +38,25 @@ class ImmediateRetry(Exception):  # noqa: N818 - a signal, not an error
     """Marker mixin: retry at once (e.g. after refreshing a rejected token)."""
 
 
+class QuickRetry(Exception):  # noqa: N818 - a signal, not an error
+    """Marker mixin: retry after the base wait, without growth (few such retries are made)."""
+
+
 @dataclass
 class BackoffPolicy:
     """How long to wait before each retry.
 
     A server-given wait (``Retry-After``) is honoured exactly, without jitter, capped at
     ``max_wait_seconds``; otherwise the wait grows exponentially from ``base_seconds`` with
-    "equal jitter" (between half and all of the exponential value).
+    "equal jitter" (between half and all of the exponential value). A 429 without
+    ``Retry-After`` waits at least ``min_429_wait_seconds`` (the vendor's rate window), so a
+    header-less limit is not hammered with quick retries.
     """
 
     max_retries: int = 8
     max_wait_seconds: float = 300.0
-    base_seconds: float = 1.0
+    base_seconds: float = 0.3
+    min_429_wait_seconds: float = 0.0
     factor: float = 2.0
     rng: random.Random = field(default_factory=random.Random)
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
@@ -73,8 +80,14 @@ class BackoffPolicy:
         server = self.server_wait(exception)
         if server is not None:
             return min(server, self.max_wait_seconds)
+        if isinstance(exception, QuickRetry):
+            return self.rng.uniform(self.base_seconds / 2, self.base_seconds)
         ceiling = min(self.max_wait_seconds, self.base_seconds * self.factor ** (attempt - 1))
-        return self.rng.uniform(ceiling / 2, ceiling)
+        wait = self.rng.uniform(ceiling / 2, ceiling)
+        response = getattr(exception, "response", None)
+        if response is not None and response.status_code == 429:
+            wait = min(max(wait, self.min_429_wait_seconds), self.max_wait_seconds)
+        return wait
 
     def wait_generator(self) -> Generator[float, BaseException | None, None]:
         """A generator for ``backoff.on_exception``: the exception is sent in, a wait comes out."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import decimal
 import typing as t
 from functools import cached_property
 
@@ -14,12 +13,18 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers._typing import conform_record_data_types
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
-from taps.shared.errors import ConfigurationError, cannot_connect, describe_response
+from taps.shared.body import decoded_body, dig, is_truncated
+from taps.shared.errors import (
+    ConfigurationError,
+    cannot_connect,
+    describe_response,
+    sentence,
+)
+from taps.shared.logs import quiet_known_noise
 from taps.shared.redaction import redact
-from taps.shared.retry import ImmediateRetry
+from taps.shared.retry import ImmediateRetry, QuickRetry
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable
@@ -28,51 +33,19 @@ if t.TYPE_CHECKING:
 
     from taps.shared.tap import ResilientTap, TapRuntime
 
-_decoder = msgspec.json.Decoder(float_hook=decimal.Decimal)
-_BODY = "_taps_decoded_body"
 _RECORDS = "_taps_records"
 _AUTH_RETRIED = "_taps_auth_retried"
+_BAD_BODIES = "_taps_bad_bodies"
+#: Retries of a 2xx whose body is not JSON or has the wrong shape: such answers rarely heal.
+MAX_BAD_BODY_RETRIES = 2
 
 
 class TokenRejectedError(RetriableAPIError, ImmediateRetry):
     """A 401 with a renewable token: renew it and retry at once (only once per request)."""
 
 
-def decoded_body(response: requests.Response) -> t.Any:
-    """The response's JSON, decoded once by ``validate_response`` and reused."""
-    if not hasattr(response, _BODY):
-        setattr(response, _BODY, _decoder.decode(response.content))
-    return getattr(response, _BODY)
-
-
-def dig(body: t.Any, path: tuple[str, ...]) -> t.Any:
-    """``body[path[0]][path[1]]...``, or None when a step is missing."""
-    for key in path:
-        if not isinstance(body, dict):
-            return None
-        body = body.get(key)
-    return body
-
-
-class BodyCursorPaginator(BaseAPIPaginator["str | None"]):
-    """Cursor in the JSON body; ends only when the cursor is absent, null or empty.
-
-    Short and empty pages never end the stream: many APIs return fewer records than asked.
-    """
-
-    def __init__(self, cursor_path: tuple[str, ...]) -> None:
-        """Read the next cursor at ``cursor_path`` in each page."""
-        super().__init__(None)
-        self.cursor_path = cursor_path
-
-    @override
-    def get_next(self, response: requests.Response) -> str | None:
-        value = dig(decoded_body(response), self.cursor_path)
-        return value if isinstance(value, str) and value else None
-
-    @override
-    def continue_if_empty(self, response: requests.Response) -> bool:
-        return True
+class BadBodyError(RetriableAPIError, QuickRetry):
+    """A 2xx that is not JSON, or JSON without the expected list: retried twice, quickly."""
 
 
 class ResilientStream(RESTStream[t.Any]):
@@ -95,6 +68,7 @@ class ResilientStream(RESTStream[t.Any]):
         """Attach the tap's shared runtime (budgets, auth, retry policy)."""
         super().__init__(tap, *args, **kwargs)
         self.runtime: TapRuntime = tap.runtime
+        quiet_known_noise(self.logger.name)
 
     @property
     @override
@@ -145,6 +119,13 @@ class ResilientStream(RESTStream[t.Any]):
             budget.acquire()
             try:
                 return func(prepared_request, context)
+            except BadBodyError as exc:
+                count = getattr(prepared_request, _BAD_BODIES, 0) + 1
+                setattr(prepared_request, _BAD_BODIES, count)
+                if count > MAX_BAD_BODY_RETRIES:
+                    msg = f"{exc} (still so after {MAX_BAD_BODY_RETRIES} retries)"
+                    raise FatalAPIError(msg) from None
+                raise
             except TokenRejectedError as exc:
                 # Renew and retry once per request; a second rejection is final.
                 if getattr(prepared_request, _AUTH_RETRIED, False):
@@ -169,7 +150,7 @@ class ResilientStream(RESTStream[t.Any]):
         message = describe_response(response)
         if response.status_code in {401, 403}:
             return ConfigurationError(
-                f"{message}. The API rejected the credentials: check the auth settings."
+                sentence(message, "The API rejected the credentials: check the auth settings")
             )
         return FatalAPIError(message)
 
@@ -192,19 +173,19 @@ class ResilientStream(RESTStream[t.Any]):
         try:
             body = decoded_body(response)
         except msgspec.DecodeError as exc:
-            msg = (
-                f"Truncated or malformed JSON ({len(response.content)} bytes) from "
-                f"{response.request.method if response.request else 'GET'} {self.path}: {exc}"
-            )
-            raise RetriableAPIError(msg, response) from None
+            if is_truncated(exc) and response.content:
+                msg = (f"Truncated JSON ({len(response.content)} bytes) from "
+                       f"{_method(response)} {self.path}: {exc}")
+                raise RetriableAPIError(msg, response) from None
+            msg = (f"{describe_response(response)} (HTTP {status} but not JSON: "
+                   f"{response.headers.get('Content-Type') or 'no content type'})")
+            raise BadBodyError(msg, response) from None
         self.check_body(body, response)
         records = dig(body, self.records_path) if self.records_path else body
         if not isinstance(records, list):
-            msg = (
-                f"Unexpected response shape from {self.path}: no list at "
-                f"{'.'.join(self.records_path) or 'the top level'}"
-            )
-            raise RetriableAPIError(msg, response)
+            where = ".".join(self.records_path) or "the top level"
+            msg = f"{describe_response(response)} (HTTP {status} without a list at {where})"
+            raise BadBodyError(msg, response)
         setattr(response, _RECORDS, records)
 
     @override
@@ -254,3 +235,7 @@ class ResilientStream(RESTStream[t.Any]):
             if mapped is not None:
                 yield singer.RecordMessage(stream=stream_map.stream_alias, record=mapped,
                                            version=self._stream_version, time_extracted=extracted)
+
+
+def _method(response: requests.Response) -> str:
+    return response.request.method if response.request is not None else "GET"

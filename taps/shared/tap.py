@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import itertools
 import logging
 import sys
 import typing as t
@@ -11,51 +12,32 @@ from functools import cached_property
 import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
-from singer_sdk.singerlib import SingerMessageType
+from singer_sdk.helpers._util import utc_now
+from singer_sdk.singerlib import StateMessage
 from typing_extensions import override
 
 from taps.shared.errors import ConfigurationError
+from taps.shared.logs import quiet_known_noise, report_fatal
+from taps.shared.output import OutputClosedError, SingerOutput
 from taps.shared.ratelimit import RateBudget
 from taps.shared.redaction import install_log_redaction, redact, register_secrets
 from taps.shared.retry import BackoffPolicy
+from taps.shared.settings import (
+    clamp_future_bookmarks,
+    config_problems,
+    read_json_input,
+    state_problem,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
-
-    from singer_sdk.singerlib import Message
+    from types import FrameType
 
 logger = logging.getLogger(__name__)
 
-
-class BufferedMsgSpecWriter(MsgSpecWriter):
-    """msgspec encoding, written in 64 KiB blocks and flushed at every non-RECORD message.
-
-    The SDK's writers flush after every record (a system call each). Here RECORDs before a
-    STATE are always written out before that STATE, so a crash can only lose records whose
-    bookmark was never emitted: at-least-once delivery holds.
-    """
-
-    block_bytes = 64 * 1024
-
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Start with an empty block."""
-        super().__init__(*args, **kwargs)
-        self._block = bytearray()
-
-    def flush(self) -> None:
-        """Write out the pending block."""
-        if self._block:
-            sys.stdout.buffer.write(self._block)
-            self._block.clear()
-        sys.stdout.flush()
-
-    @override
-    def write_message(self, message: Message) -> None:
-        self._block += self.format_message(message)
-        if message.type != SingerMessageType.RECORD or len(self._block) >= self.block_bytes:
-            self.flush()
+#: First retry wait without a server-given one: a 5xx, reset or truncation costs ~0.3 s.
+DEFAULT_BACKOFF_BASE_MS = 300
 
 
 class TapRuntime:
@@ -88,7 +70,7 @@ class TapRuntime:
 
 
 def common_properties(*, requests_per_minute: int, api_url: str) -> list[th.Property]:
-    """Settings every tap in this project has, with the same names and meanings."""
+    """Settings every tap in this project has, with the same names, meanings and bounds."""
     return [
         th.Property("api_url", th.StringType, default=api_url,
                     description="Base URL of the API (change it to use a local emulator)."),
@@ -96,27 +78,29 @@ def common_properties(*, requests_per_minute: int, api_url: str) -> list[th.Prop
                     description="Earliest record time to extract on the first run (ISO-8601)."),
         th.Property("user_agent", th.StringType,
                     description="User-Agent header sent with every request."),
-        th.Property("max_requests_per_minute", th.IntegerType, default=requests_per_minute,
+        th.Property("max_requests_per_minute", th.IntegerType(minimum=1),
+                    default=requests_per_minute,
                     description="Request budget shared by all streams of one run, spread "
                                 "evenly over each second."),
-        th.Property("max_retries", th.IntegerType, default=8,
+        th.Property("max_retries", th.IntegerType(minimum=0), default=8,
                     description="Retries of a failed request (429, 5xx, reset, timeout, "
                                 "truncated body) before the run fails."),
-        th.Property("max_wait_seconds", th.IntegerType, default=300,
+        th.Property("max_wait_seconds", th.IntegerType(minimum=0), default=300,
                     description="Longest single wait between retries, including a server's "
                                 "Retry-After."),
-        th.Property("backoff_base_milliseconds", th.IntegerType, default=1000,
+        th.Property("backoff_base_milliseconds", th.IntegerType(minimum=0),
+                    default=DEFAULT_BACKOFF_BASE_MS,
                     description="First retry wait when the server gives none; doubles on "
                                 "each retry, with jitter."),
-        th.Property("request_timeout_seconds", th.IntegerType, default=300,
+        th.Property("request_timeout_seconds", th.IntegerType(minimum=1), default=300,
                     description="Seconds to wait for a response before retrying."),
     ]
 
 
 class ResilientTap(Tap):
-    """A tap with one runtime per run, secrets redacted from logs, and a preflight check."""
+    """A tap with one runtime per run, checked inputs, redacted logs and signal-safe output."""
 
-    message_writer_class = BufferedMsgSpecWriter
+    message_writer_class = SingerOutput
     #: The distribution every tap ships in (for --version and --about).
     package_name = "vendor-taps"
 
@@ -124,12 +108,31 @@ class ResilientTap(Tap):
     budget_settings: t.ClassVar[dict[str, tuple[str, int]]] = {
         "api": ("max_requests_per_minute", 60),
     }
+    #: Shortest wait after a 429 that carries no Retry-After (the vendor's rate window).
+    min_429_wait_seconds: t.ClassVar[float] = 1.0
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Register secret settings for redaction as soon as the config is known."""
+        """Check the state, register secrets, and make a signal end the run cleanly."""
         install_log_redaction()
+        quiet_known_noise(self.name)
+        problem = state_problem(kwargs["state"]) if kwargs.get("state") is not None else None
+        if problem:
+            msg = f"the state is not a Singer state: {problem}; delete it to start from scratch"
+            raise ConfigurationError(msg)
         super().__init__(*args, **kwargs)
         register_secrets(self.secret_values())
+        self.run_started = utc_now()
+        clamp_future_bookmarks(self.state, now=self.run_started)
+        self.message_writer.final_state = self._write_final_state
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        problems = config_problems(schema, self._config)
+        if problems and raise_errors:
+            raise ConfigurationError("; ".join(problems))
+        return problems
 
     def secret_values(self) -> list[str]:
         """Values of every setting declared ``secret`` in the config schema."""
@@ -145,7 +148,9 @@ class ResilientTap(Tap):
         policy = BackoffPolicy(
             max_retries=int(self.config.get("max_retries", 8)),
             max_wait_seconds=float(self.config.get("max_wait_seconds", 300)),
-            base_seconds=int(self.config.get("backoff_base_milliseconds", 1000)) / 1000,
+            base_seconds=int(self.config.get("backoff_base_milliseconds",
+                                             DEFAULT_BACKOFF_BASE_MS)) / 1000,
+            min_429_wait_seconds=self.min_429_wait_seconds,
         )
         budgets = {
             name: float(default if self.config.get(setting) is None else self.config[setting])
@@ -161,23 +166,36 @@ class ResilientTap(Tap):
 
     def preflight(self) -> None:
         """Check settings before syncing; raise ConfigurationError with a one-line fix."""
-        for name, (setting, _default) in self.budget_settings.items():
-            if self.runtime.budgets_per_minute[name] <= 0:
-                msg = f"{setting} must be a positive number of requests per minute"
-                raise ConfigurationError(msg)
         url = str(self.config.get("api_url", ""))
         if not url.startswith(("http://", "https://")):
             msg = f"api_url must be an http(s) URL, got {url!r}"
             raise ConfigurationError(msg)
 
     @override
-    def sync_all(self) -> None:
-        self.preflight()
-        super().sync_all()
+    def sync_all(self) -> None:  # type: ignore[misc]
+        try:
+            self.preflight()
+            super().sync_all()
+        finally:
+            # The SDK emits no STATE when the state did not change: what is still pending
+            # would otherwise never be written.
+            self.message_writer.flush()
+
+    # Signals --------------------------------------------------------------------------------
+
+    def _write_final_state(self) -> None:
+        """The last line after a signal: the state as it stands, even if already emitted."""
+        self.message_writer.write_message(StateMessage(value=self.state))
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        self.logger.warning("Received signal %d: writing the final STATE and exiting %d",
+                            signum, 128 + signum)
+        self.message_writer.handle_signal(signum)
 
 
 def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, (FatalAPIError, RetriableAPIError)):
+    if isinstance(exc, (FatalAPIError, RetriableAPIError, OutputClosedError)):
         text = str(exc)
     elif isinstance(exc, requests.RequestException):
         text = f"network error after all retries ({type(exc).__name__}): {exc}"
@@ -186,13 +204,36 @@ def _one_line(exc: BaseException) -> str:
     return redact(" ".join(text.split()))
 
 
+#: Command-line options that name JSON input files, and what each file is called.
+_INPUT_FILES = {"--config": "config", "--state": "state", "--catalog": "catalog"}
+
+
+def check_input_files(argv: list[str]) -> None:
+    """Read every file named on the command line; a bad one is a one-line error naming it."""
+    for option, value in itertools.pairwise(argv):
+        what = _INPUT_FILES.get(option)
+        if what is None or (what == "config" and value == "ENV"):
+            continue
+        content = read_json_input(value, what)
+        if what == "state":
+            problem = state_problem(content)
+        elif not isinstance(content, dict):
+            problem = f"it holds {type(content).__name__}, not an object"
+        else:
+            problem = None
+        if problem:
+            msg = f"the {what} file {value} is not usable: {problem}"
+            raise ConfigurationError(msg)
+
+
 def run_cli(tap_class: type[Tap]) -> None:
     """Console-script entry point: the SDK CLI, with failures reported as one clear line."""
     install_log_redaction()
+    quiet_known_noise(tap_class.name)
     try:
+        check_input_files(sys.argv[1:])
         tap_class.cli()
     except Exception as exc:
-        logger.debug("Failure details", exc_info=True)
-        sys.stdout.flush()
-        sys.stderr.write(f"{tap_class.name}: error: {_one_line(exc)}\n")
+        report_fatal(tap_class.name, _one_line(exc), closed_output=isinstance(
+            exc, OutputClosedError))
         sys.exit(1)
