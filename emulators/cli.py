@@ -11,7 +11,7 @@ from emulators.framework.server import SLOW_EXTRA_SECONDS, serve
 
 #: Vendor -> module with ``BASE_PATH`` and ``build(args)``; None until its issue lands.
 VENDORS: dict[str, str | None] = {
-    "adnuntius": None,
+    "adnuntius": "emulators.adnuntius.api",
     "amperity": "emulators.amperity.api",
     "iqm": None,
     "kissmetrics": None,
@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="always fill pages to the requested limit")
     parser.add_argument("--api-version-error-status", type=int, choices=(400, 401), default=400,
                         help="status for a missing or unsupported api-version (Amperity)")
+    parser.add_argument("--page-base", type=int, choices=(0, 1), default=0,
+                        help="number of the first page of page-numbered lists (Adnuntius)")
     return parser
 
 

@@ -1,0 +1,1 @@
+"""The Adnuntius admin API emulator (guesses listed below)."""
