@@ -72,11 +72,13 @@ class Response:
 class HTTPError(Exception):
     """Raised by a handler to answer with the vendor's error envelope."""
 
-    def __init__(self, status: int, message: str) -> None:
-        """``status`` and the human message for the envelope."""
+    def __init__(self, status: int, message: str, *,
+                 headers: list[tuple[str, str]] | None = None) -> None:
+        """``status``, the human message for the envelope, extra headers (e.g. ``Allow``)."""
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = list(headers or [])
 
 
 class VendorAPI(t.Protocol):

@@ -6,6 +6,8 @@ import base64
 import json
 import typing as t
 
+from emulators.framework.http import HTTPError
+
 
 def encode_token(state: dict[str, t.Any]) -> str:
     """An opaque, URL-safe token carrying the pagination state (and the original filters)."""
@@ -13,14 +15,40 @@ def encode_token(state: dict[str, t.Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str) -> dict[str, t.Any] | None:
-    """The state inside a token, or None when it is not one of ours."""
+#: Marks a key of ``expect`` whose value must be a JSON object of strings (e.g. filters).
+STRING_MAP = "string-map"
+
+
+def decode_token(token: str, expect: dict[str, t.Any], *,
+                 message: str = "Invalid next_token.") -> dict[str, t.Any]:
+    """The state inside one of our tokens, validated, else ``HTTPError(400, message)``.
+
+    ``expect`` maps every key the state must hold to what its value must be: a type (``int``
+    means a non-negative integer, never a bool), ``STRING_MAP``, or a literal the value must
+    equal (the token's kind, the index it pages). Extra keys are refused too. Anything else a
+    client sends, garbage or well-formed JSON of another shape, is a 400, never a crash.
+    """
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        state = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return state if isinstance(state, dict) else None
+        padded = token + "=" * (-len(token) % 4)
+        state = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError, TypeError):
+        raise HTTPError(400, message) from None
+    if not isinstance(state, dict) or set(state) != set(expect):
+        raise HTTPError(400, message)
+    for key, want in expect.items():
+        if not _conforms(state[key], want):
+            raise HTTPError(400, message)
+    return state
+
+
+def _conforms(value: t.Any, want: t.Any) -> bool:
+    if want is int:
+        return type(value) is int and value >= 0
+    if want == STRING_MAP:
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if isinstance(want, type):
+        return type(value) is want
+    return type(value) is type(want) and value == want
 
 
 def page_size_for(page_number: int, limit: int, *, short_pages: bool) -> int:

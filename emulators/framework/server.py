@@ -113,7 +113,9 @@ class EmulatorApp:
         try:
             return self.api.handle(request)
         except HTTPError as exc:
-            return self.api.error(request, exc.status, exc.message)
+            response = self.api.error(request, exc.status, exc.message)
+            response.headers = [*response.headers, *exc.headers]
+            return response
         except Exception as exc:  # a bug must still look like the vendor
             return self.api.error(request, 500, f"Internal server error ({type(exc).__name__}).")
 
