@@ -7,16 +7,18 @@ vendor's OpenAPI files ``control-plane-2024-04-01``, ``control-plane-unstable`` 
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import typing as t
 import uuid
 
 from emulators.amperity import records
-from emulators.amperity.data import Timeline, iso, parse_time
+from emulators.amperity.auth import TENANT, Tokens, versions_for
+from emulators.amperity.data import Timeline, code, iso, mix, parse_time
+from emulators.amperity.listing import Matcher, cursor_page, parse_bool
 from emulators.framework.http import HTTPError, Request, Response
 from emulators.framework.limits import parse_rate
-from emulators.framework.paging import decode_token, encode_token, page_size_for
 
 if t.TYPE_CHECKING:
     import argparse
@@ -24,14 +26,30 @@ if t.TYPE_CHECKING:
 BASE_PATH = "/api"
 DEFAULT_RATE_LIMIT = "10/1"  # Amperity API: 10 requests/second [research 2.5]
 
-CONTROL_VERSIONS = {"2024-04-01"}
-UNSTABLE_VERSIONS = {"2024-04-01", "unstable"}  # OAS-unstable enum
-PROFILE_VERSIONS = {"2025-07-31"}
 CONTROL_DEFAULT_LIMIT, PROFILE_DEFAULT_LIMIT = 100, 25  # GUESS (control); OAS-profile (25)
-MAX_LIMIT = 1000  # GUESS: audit-events doc says "up to 1000 per response"; others undocumented
 INGEST_MAX_WINDOW_SECONDS = 7 * 86400  # GUESS: wider windows are refused with 400
-TENANT = "acme"
 START_DATE_DAYS = 30
+NOT_FOUND = "The requested entity does not exist."
+#: Every path the API serves ("*" = one path segment) and its methods [OAS-2024, OAS-profile].
+ROUTES: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("v0", "oauth2", "token"): ("POST",),
+    ("audit-events",): ("GET",),
+    ("campaigns",): ("GET",),
+    ("campaign-drafts",): ("GET",),
+    ("segments",): ("GET",),
+    ("ingest", "jobs"): ("GET",),
+    ("ingest", "jobs", "*"): ("GET",),
+    ("workflow", "runs"): ("GET", "POST"),
+    ("workflow", "runs", "*"): ("GET",),
+    ("workflow", "runs", "*", "stop"): ("POST",),
+    ("indexes",): ("GET",),
+    ("indexes", "*"): ("GET",),
+    ("indexes", "*", "profiles"): ("GET",),
+    ("indexes", "*", "profiles", "*"): ("GET",),
+}
+WORKFLOW_FILTERS = ("ended_from", "ended_to", "state", "type")
+#: GUESS: data templates campaigns are configured with (the first is the docs' example id).
+TEMPLATE_COUNT = 4
 
 
 class AmperityAPI:
@@ -51,8 +69,12 @@ class AmperityAPI:
         self.static_token = f"amp-static-{rng.getrandbits(96):024x}"
         self.client_id = f"amp-client-{rng.getrandbits(48):012x}"
         self.client_secret = f"amp-secret-{rng.getrandbits(128):032x}"
-        self._tokens: dict[str, float] = {}  # OAuth token -> expiry (epoch seconds)
+        self.tokens = Tokens(static_token=self.static_token, client_id=self.client_id,
+                             client_secret=self.client_secret, ttl=token_ttl)
         self.data = records.Dataset(seed=seed, scale=scale, started=self.started)
+        self.templates = ["ptg-2QLLqXBEq"] + [f"ptg-{code(mix(seed, 16, k), 9)}"
+                                              for k in range(1, TEMPLATE_COUNT)]
+        self.started_runs: dict[str, dict[str, t.Any]] = {}  # POST /workflow/runs
 
     # Framework hooks ---------------------------------------------------------------------
 
@@ -105,244 +127,247 @@ class AmperityAPI:
     # Requests ----------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
-        """Route a request (paths with or without a trailing slash, research 4)."""
+        """Route a request (paths with or without a trailing slash, research 4).
+
+        A path outside ``/api`` is a 404; a known path with another method is a 405 with
+        ``Allow`` (SWAGGER-2024 declared 405 on every operation).
+        """
         path = request.path.rstrip("/") or "/"
-        if request.method == "POST" and path == "/api/v0/oauth2/token":
-            return self._token(request)
-        parts = path.split("/")[2:]  # after "/api"
-        profile = bool(parts) and parts[0] == "indexes"
-        self._authorize(request, profile=profile, unstable=parts == ["campaign-drafts"])
-        route = (request.method, *parts)
-        handler = {
-            ("GET", "audit-events"): self._audit_events,
-            ("GET", "campaigns"): self._campaigns,
-            ("GET", "campaign-drafts"): self._campaign_drafts,
-            ("GET", "segments"): self._segments,
-            ("GET", "ingest", "jobs"): self._ingest_jobs,
-            ("GET", "workflow", "runs"): self._workflow_runs,
-            ("GET", "indexes"): self._indexes,
-        }.get(route)
-        if handler:
-            return handler(request)
-        if route[:3] == ("GET", "ingest", "jobs") and len(parts) == 3:
+        if path != "/api" and not path.startswith("/api/"):
+            raise HTTPError(404, NOT_FOUND)
+        parts = path.split("/")[2:]
+        pattern = _pattern(parts)
+        if pattern is None:
+            raise HTTPError(404, NOT_FOUND)
+        methods = ROUTES[pattern]
+        if request.method not in methods:
+            raise HTTPError(405, f"Method {request.method} is not allowed on {path}.",
+                            headers=[("Allow", ", ".join(methods))])
+        if pattern == ("v0", "oauth2", "token"):
+            return self.tokens.grant(request)
+        self.tokens.authorize(request, allowed_versions=versions_for(parts[0]),
+                              version_error_status=self.version_error_status)
+        return self._dispatch(request, pattern, parts)
+
+    def _dispatch(self, request: Request, pattern: tuple[str, ...], parts: list[str]) -> Response:
+        lists = {
+            ("audit-events",): self._audit_events,
+            ("campaigns",): self._campaigns,
+            ("campaign-drafts",): self._campaign_drafts,
+            ("segments",): self._segments,
+            ("ingest", "jobs"): self._ingest_jobs,
+            ("indexes",): self._indexes,
+        }
+        if pattern in lists:
+            return lists[pattern](request)
+        if pattern == ("workflow", "runs"):
+            if request.method == "POST":
+                return self._run_workflow(request)
+            return self._workflow_runs(request)
+        if pattern == ("ingest", "jobs", "*"):
             return Response.json(200, self.data.ingest_job(parts[2]))
-        if route[:3] == ("GET", "workflow", "runs") and len(parts) == 3:
-            verbose = request.arg("view") == "verbose"
-            return Response.json(200, self.data.workflow(parts[2], verbose=verbose))
-        if route[:2] == ("GET", "indexes") and len(parts) == 2:
+        if pattern == ("workflow", "runs", "*"):
+            view = request.arg("view", "overview")
+            if view not in {"overview", "verbose"}:
+                raise HTTPError(400, f"Invalid view {view!r}: use overview or verbose.")
+            return Response.json(200, self._workflow(parts[2], verbose=view == "verbose"))
+        if pattern == ("workflow", "runs", "*", "stop"):
+            return self._stop_workflow(parts[2])
+        if pattern == ("indexes", "*"):
             return Response.json(200, self.data.index(parts[1]))
-        if route[:2] == ("GET", "indexes") and len(parts) == 3 and parts[2] == "profiles":
+        if pattern == ("indexes", "*", "profiles"):
             return self._profiles(request, parts[1])
-        if route[:2] == ("GET", "indexes") and len(parts) == 4 and parts[2] == "profiles":
-            return Response.json(200, self.data.profile(parts[1], parts[3]))
-        raise HTTPError(404, "The requested entity does not exist.")
-
-    def _token(self, request: Request) -> Response:
-        """POST /api/v0/oauth2/token, form-encoded client credentials [research 3.2b]."""
-        form = request.form()
-        if form.get("grant_type") != "client_credentials":
-            raise HTTPError(400, "grant_type must be client_credentials")  # GUESS: body
-        credentials = (form.get("client_id"), form.get("client_secret"))
-        if credentials != (self.client_id, self.client_secret):
-            raise HTTPError(401, "Invalid client credentials.")  # GUESS: status and body
-        if _tenant(request) != TENANT:
-            raise HTTPError(401, f"Invalid tenant {_tenant(request)!r} for these credentials.")
-        token = f"amp-oauth-{random.getrandbits(128):032x}"
-        self._tokens[token] = time.time() + self.token_ttl
-        return Response.json(200, {"access_token": token, "expires_in": self.token_ttl,
-                                   "token_type": "Bearer"})
-
-    def _authorize(self, request: Request, *, profile: bool, unstable: bool) -> None:
-        """Bearer token, tenant header and api-version [research 2.1, 2.2, 3.3]."""
-        auth = request.headers.get("authorization", "")
-        token = auth[7:] if auth[:7].lower() == "bearer " else ""
-        if not token:
-            raise HTTPError(401, "Missing bearer token.")
-        if token != self.static_token:
-            expiry = self._tokens.get(token)
-            if expiry is None:
-                raise HTTPError(401, "Invalid access token.")
-            if expiry <= time.time():
-                raise HTTPError(401, "The access token has expired.")
-        tenant = _tenant(request)
-        if tenant != TENANT:
-            # GUESS: the docs name no status for a token used with another tenant.
-            raise HTTPError(401, f"Invalid tenant {tenant!r}: the token belongs to another tenant.")
-        # The header wins over the api_version query parameter (SWAGGER-2024 info).
-        version = request.headers.get("api-version") or request.arg("api_version")
-        allowed = PROFILE_VERSIONS if profile else CONTROL_VERSIONS
-        if unstable:
-            allowed = {"unstable"}  # /campaign-drafts exists only in the unstable API
-        if not version:
-            raise HTTPError(self.version_error_status, "Missing api-version header.")
-        if version not in allowed:
-            raise HTTPError(self.version_error_status,
-                            f"Unsupported api-version {version!r}; supported: "
-                            f"{', '.join(sorted(allowed))}.")
+        return Response.json(200, self.data.profile(parts[1], parts[3]))
 
     # List endpoints ----------------------------------------------------------------------
 
-    def _limit(self, request: Request, default: int) -> int:
-        raw = request.arg("limit")
-        if raw is None:
-            return default
-        try:
-            limit = int(raw)
-        except ValueError:
-            raise HTTPError(400, f"Invalid limit {raw!r}: must be an integer.") from None
-        if limit < 1:
-            raise HTTPError(400, "limit must be at least 1.")
-        return min(limit, MAX_LIMIT)  # GUESS: larger values are clamped, not refused
-
-    def _page(self, request: Request, *, kind: str, lo: int, hi: int, default_limit: int,
-              render: t.Callable[[int], dict], filters: dict[str, t.Any] | None = None) -> Response:
-        """One cursor page over indices [lo, hi), newest first (GUESS: order undocumented).
-
-        The token carries the range fixed at the first page and the original filters, so
-        paging works whether or not the client resends them [research 2.3 UNKNOWN].
-        """
-        limit = self._limit(request, default_limit)
-        token = request.arg("next_token")
-        state = {"k": kind, "lo": lo, "hi": hi, "o": 0, "p": 0, "f": filters or {}}
-        if token:
-            decoded = decode_token(token)
-            if decoded is None or decoded.get("k") != kind:
-                raise HTTPError(400, "Invalid next_token.")  # GUESS: message
-            state = decoded
-        lo, hi, offset, page = state["lo"], state["hi"], state["o"], state["p"]
-        take = page_size_for(page, limit, short_pages=self.short_pages)
-        top = hi - offset
-        indices = range(top - 1, max(top - take, lo) - 1, -1)
-        body: dict[str, t.Any] = {"data": [render(i) for i in indices]}
-        offset += len(indices)
-        if offset < hi - lo:
-            body["next_token"] = encode_token({**state, "o": offset, "p": page + 1})
-        if request.arg("with_total") == "true":
-            body["total"] = hi - lo
-        return Response.json(200, body)
+    def _list(self, request: Request, *, kind: str, lo: int, hi: int, size: int,
+              render: t.Callable[[int], dict], default_limit: int = CONTROL_DEFAULT_LIMIT,
+              filters: dict[str, str] | None = None,
+              matcher_for: t.Callable[[dict[str, str]], Matcher | None] | None = None) -> Response:
+        """A page newest first (GUESS: order undocumented)."""
+        page = cursor_page(request, kind=kind, lo=lo, hi=hi, size=size,
+                           default_limit=default_limit, short_pages=self.short_pages,
+                           filters=filters, matcher_for=matcher_for)
+        return Response.json(200, {"data": [render(i) for i in page.indices], **page.tail})
 
     def _window(self, request: Request, timeline: Timeline, frm: str, to: str) -> tuple[int, int]:
-        start, end = request.arg(frm), request.arg(to)
-        for name, raw in ((frm, start), (to, end)):
-            if raw is not None and parse_time(raw) is None:
-                raise HTTPError(400, f"Invalid {name} {raw!r}: use ISO-8601.")
-        lo = timeline.first_at_or_after(parse_time(start))
-        hi = timeline.first_at_or_after(parse_time(end)) if end else len(timeline)
+        start, end = _times(request, frm, to)
+        lo = timeline.first_at_or_after(start)
+        hi = timeline.first_at_or_after(end) if end is not None else len(timeline)
         return lo, max(hi, lo)
 
     def _audit_events(self, request: Request) -> Response:
         """list-events: happened_from inclusive, happened_to exclusive [research 4.1]."""
-        timeline = self.data.audit
-        lo, hi = self._window(request, timeline, "happened_from", "happened_to")
-        return self._page(request, kind="ae", lo=lo, hi=hi, default_limit=CONTROL_DEFAULT_LIMIT,
+        lo, hi = self._window(request, self.data.audit, "happened_from", "happened_to")
+        return self._list(request, kind="ae", lo=lo, hi=hi, size=len(self.data.audit),
                           render=self.data.audit_event)
 
+    def template_of(self, kind: str, i: int) -> str:
+        """GUESS: the data template a campaign (draft) uses; not part of the record."""
+        return self.templates[mix(self.seed, 17, i, len(kind)) % TEMPLATE_COUNT]
+
+    def _campaign_list(self, request: Request, kind: str, timeline: Timeline,
+                       render: t.Callable[[int], dict]) -> Response:
+        """list-campaign / list-campaign-draft with destination_data_template_id [research 4.2]."""
+        template = request.arg("destination_data_template_id")
+
+        def matcher_for(filters: dict[str, str]) -> Matcher:
+            if set(filters) != {"template"}:
+                raise HTTPError(400, "Invalid next_token.")
+            return lambda i: self.template_of(kind, i) == filters["template"]
+
+        return self._list(request, kind=kind, lo=0, hi=len(timeline), size=len(timeline),
+                          render=render, filters={"template": template} if template else None,
+                          matcher_for=matcher_for)
+
     def _campaigns(self, request: Request) -> Response:
-        """list-campaign [research 4.2] (destination_data_template_id: accepted, GUESS no-op)."""
-        return self._page(request, kind="cc", lo=0, hi=len(self.data.campaigns_t),
-                          default_limit=CONTROL_DEFAULT_LIMIT, render=self.data.campaign)
+        return self._campaign_list(request, "cc", self.data.campaigns_t, self.data.campaign)
 
     def _campaign_drafts(self, request: Request) -> Response:
-        """list-campaign-draft, unstable API only [research 4.3]."""
-        return self._page(request, kind="cd", lo=0, hi=len(self.data.drafts_t),
-                          default_limit=CONTROL_DEFAULT_LIMIT, render=self.data.campaign_draft)
+        """Unstable API only [research 4.3]."""
+        return self._campaign_list(request, "cd", self.data.drafts_t, self.data.campaign_draft)
 
     def _segments(self, request: Request) -> Response:
         """list-segment [research 4.4]."""
-        return self._page(request, kind="sg", lo=0, hi=len(self.data.segments_t),
-                          default_limit=CONTROL_DEFAULT_LIMIT, render=self.data.segment)
+        size = len(self.data.segments_t)
+        return self._list(request, kind="sg", lo=0, hi=size, size=size, render=self.data.segment)
 
     def _workflow_runs(self, request: Request) -> Response:
         """list-workflows: created_* and ended_* windows, state, type [research 4.6]."""
         timeline = self.data.workflows
         lo, hi = self._window(request, timeline, "created_from", "created_to")
-        ended_from = parse_time(request.arg("ended_from"))
-        ended_to = parse_time(request.arg("ended_to"))
-        state, wtype = request.arg("state"), request.arg("type")
-        if ended_from is None and ended_to is None and state is None and wtype is None:
-            return self._page(request, kind="wf", lo=lo, hi=hi,
-                              default_limit=CONTROL_DEFAULT_LIMIT, render=self.data.workflow_at)
-        # Filtered listing: a single full page of matches (small in practice). GUESS.
-        matches = []
-        for i in range(hi - 1, lo - 1, -1):
+        _times(request, "ended_from", "ended_to")  # validated here, applied by the matcher
+        filters = {k: v for k in WORKFLOW_FILTERS if (v := request.arg(k)) is not None}
+        return self._list(request, kind="wf", lo=lo, hi=hi, size=len(timeline),
+                          render=self.data.workflow_at, filters=filters,
+                          matcher_for=self._workflow_matcher)
+
+    def _workflow_matcher(self, filters: dict[str, str]) -> Matcher:
+        if not set(filters) <= set(WORKFLOW_FILTERS):
+            raise HTTPError(400, "Invalid next_token.")
+        ended_from = parse_time(filters.get("ended_from"))
+        ended_to = parse_time(filters.get("ended_to"))
+        windowed = "ended_from" in filters or "ended_to" in filters
+        state, wtype = filters.get("state"), filters.get("type")
+
+        def match(i: int) -> bool:
             run = self.data.workflow_at(i)
             ended = parse_time(run.get("ended_at"))
-            if (ended_from is not None or ended_to is not None) and ended is None:
-                continue  # runs without ended_at are excluded (SWAGGER-2024)
+            if windowed and ended is None:
+                return False  # runs without ended_at are excluded (SWAGGER-2024)
             if ended_from is not None and ended is not None and ended < ended_from:
-                continue
+                return False
             if ended_to is not None and ended is not None and ended >= ended_to:
-                continue
-            if state is not None and run["state"] != state:
-                continue
-            if wtype is not None and run["type"] != wtype:
-                continue
-            matches.append(run)
-        return Response.json(200, {"data": matches})
+                return False
+            return state in {None, run["state"]} and wtype in {None, run["type"]}
+
+        return match
+
+    def _workflow(self, identifier: str, *, verbose: bool) -> dict[str, t.Any]:
+        started = self.started_runs.get(identifier)
+        return dict(started) if started else self.data.workflow(identifier, verbose=verbose)
+
+    def _run_workflow(self, request: Request) -> Response:
+        """run-workflow: 201 with the new Workflow, state scheduled [research 4.8]."""
+        try:
+            body = json.loads(request.body or b"null")
+        except ValueError:
+            raise HTTPError(400, "The request body must be JSON.") from None
+        allowed = {"config_id", "range_from", "range_to", "run_mode"}
+        if not isinstance(body, dict) or not isinstance(body.get("config_id"), str):
+            raise HTTPError(400, "config_id is required.")
+        if set(body) - allowed:
+            raise HTTPError(400, f"Unknown fields: {', '.join(sorted(set(body) - allowed))}.")
+        for name in ("range_from", "range_to"):
+            if name in body and (not isinstance(body[name], str) or parse_time(body[name]) is None):
+                raise HTTPError(400, f"Invalid {name}: use ISO-8601.")
+        if "run_mode" in body and body["run_mode"] not in {"full", "refresh", "source"}:
+            raise HTTPError(400, "run_mode must be full, refresh or source.")
+        now = time.time()
+        day, number = time.strftime("%Y%m%d", time.gmtime(now)), 90000 + len(self.started_runs)
+        run_id = f"wf-{day}-{number}-{code(random.getrandbits(36), 6)}"
+        run = {"id": run_id, "state": "scheduled", "type": "courier.group/run",  # GUESS: type
+               "name": body["config_id"], "tenant": TENANT, "created_at": iso(now),
+               "task_instances": []}
+        self.started_runs[run_id] = run
+        return Response.json(201, run)
+
+    def _stop_workflow(self, identifier: str) -> Response:
+        """stop-workflow: 200 with the Workflow, 404 if unknown [research 4.9]."""
+        run = self._workflow(identifier, verbose=False)
+        if run.get("state") in {"running", "scheduled"}:
+            run = {**run, "state": "stopping"}  # GUESS: the state a stopped run shows
+            if identifier in self.started_runs:
+                self.started_runs[identifier] = run
+        return Response.json(200, run)
 
     def _ingest_jobs(self, request: Request) -> Response:
         """list-ingest-jobs: created_from/created_to required, no paging [research 4.5]."""
-        start, end = request.arg("created_from"), request.arg("created_to")
-        if not start or not end:
+        if not request.arg("created_from") or not request.arg("created_to"):
             raise HTTPError(400, "created_from and created_to are required.")
-        lo, hi = parse_time(start), parse_time(end)
-        if lo is None or hi is None:
-            raise HTTPError(400, "created_from and created_to must be ISO-8601 timestamps.")
-        if hi - lo > INGEST_MAX_WINDOW_SECONDS:
+        lo, hi = _times(request, "created_from", "created_to")
+        if hi - lo > INGEST_MAX_WINDOW_SECONDS:  # type: ignore[operator]
             raise HTTPError(400, "created_from and created_to must be at most 7 days apart.")
         body: dict[str, t.Any] = {"data": self.data.ingest_jobs_between(lo, hi)}
-        if request.arg("with_total") == "true":
+        if parse_bool(request, "with_total"):
             body["total"] = len(body["data"])
         return Response.json(200, body)
 
     def _indexes(self, request: Request) -> Response:
         """list-indexes [OAS-profile]."""
-        return self._page(request, kind="ix", lo=0, hi=len(records.INDEXES),
-                          default_limit=PROFILE_DEFAULT_LIMIT, render=self.data.index_at)
+        size = len(records.INDEXES)
+        return self._list(request, kind="ix", lo=0, hi=size, size=size,
+                          render=self.data.index_at, default_limit=PROFILE_DEFAULT_LIMIT)
 
     def _profiles(self, request: Request, index_id: str) -> Response:
         """list-profiles with filter[attr]=value (exact, AND) [OAS-profile, research 5]."""
         key = self.data.index_key(index_id)
         filters = {k[7:-1]: v[0] for k, v in request.query.items()
                    if k.startswith("filter[") and k.endswith("]")}
-        if filters:
-            return self._filtered_profiles(request, index_id, key, filters)
-        limit = self._limit(request, PROFILE_DEFAULT_LIMIT)
         total = self.data.profile_count(index_id)
-        token = request.arg("next_token")
-        state = {"k": f"pr:{index_id}", "o": 0, "p": 0}
-        if token:
-            decoded = decode_token(token)
-            if decoded is None or decoded.get("k") != state["k"]:
-                raise HTTPError(400, "Invalid next_token.")
-            state = decoded
-        offset, page = state["o"], state["p"]
-        take = page_size_for(page, limit, short_pages=self.short_pages)
-        end = min(offset + take, total)
-        body = self.data.profiles_page(index_id, key, offset, end)
-        if end < total:
-            token_text = encode_token({**state, "o": end, "p": page + 1})
-            body = body[:-1] + b',"next_token":"' + token_text.encode() + b'"}'
-        if request.arg("with_total") == "true":
-            body = body[:-1] + b',"total":' + str(total).encode() + b"}"
+
+        def matcher_for(filters: dict[str, str]) -> Matcher:
+            unknown = sorted(set(filters) - set(records.INDEXES[key]["filter_fields"]))
+            if unknown:  # GUESS: 400 for a field that is not a filter field
+                raise HTTPError(400, f"Not filter fields of this index: {', '.join(unknown)}.")
+            return lambda i: all(self.data.profile_at(index_id, key, i)["attributes"].get(k) == v
+                                 for k, v in filters.items())
+
+        if filters:
+            matcher_for(filters)  # refuse unknown fields on the first page too
+        page = cursor_page(request, kind=f"pr:{index_id}", lo=0, hi=total, size=total,
+                           default_limit=PROFILE_DEFAULT_LIMIT, short_pages=self.short_pages,
+                           filters=filters, matcher_for=matcher_for, newest_first=False)
+        if filters or not page.indices:
+            data = [self.data.profile_at(index_id, key, i) for i in page.indices]
+            return Response.json(200, {"data": data, **page.tail})
+        # The hot path: consecutive profiles rendered as text.
+        body = self.data.profiles_page(index_id, key, page.indices[0], page.indices[-1] + 1)
+        if page.tail:
+            body = body[:-1] + b"," + json.dumps(page.tail, separators=(",", ":")).encode()[1:]
         return Response(200, body)
 
-    def _filtered_profiles(self, request: Request, index_id: str, key: int,
-                           filters: dict[str, str]) -> Response:
-        allowed = records.INDEXES[key]["filter_fields"]
-        unknown = sorted(set(filters) - set(allowed))
-        if unknown:  # GUESS: 400 for a field that is not a filter field
-            raise HTTPError(400, f"Not filter fields of this index: {', '.join(unknown)}.")
-        total = self.data.profile_count(index_id)
-        matches = [p for p in (self.data.profile_at(index_id, key, i) for i in range(total))
-                   if all(p["attributes"].get(k) == v for k, v in filters.items())]
-        limit = self._limit(request, PROFILE_DEFAULT_LIMIT)
-        return Response.json(200, {"data": matches[:limit]})  # GUESS: one page of matches
+
+def _pattern(parts: list[str]) -> tuple[str, ...] | None:
+    """The route a path matches ("*" matches one non-empty segment)."""
+    for pattern in ROUTES:
+        if len(pattern) == len(parts) and all(
+                p in {"*", s} and s for p, s in zip(pattern, parts, strict=True)):
+            return pattern
+    return None
 
 
-def _tenant(request: Request) -> str | None:
-    """``Amperity-Tenant`` (specs: ``amperity-tenant``) or the older ``X-Amperity-Tenant``."""
-    return request.headers.get("amperity-tenant") or request.headers.get("x-amperity-tenant")
+def _times(request: Request, *names: str) -> tuple[float | None, ...]:
+    """ISO-8601 query parameters (absent: None); a bad value is a 400."""
+    values = []
+    for name in names:
+        raw = request.arg(name)
+        value = parse_time(raw)
+        if raw is not None and value is None:
+            raise HTTPError(400, f"Invalid {name} {raw!r}: use ISO-8601.")
+        values.append(value)
+    return tuple(values)
 
 
 def build(args: argparse.Namespace) -> AmperityAPI:

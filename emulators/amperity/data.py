@@ -51,11 +51,11 @@ def parse_time(text: str | None) -> float | None:
     value = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
     try:
         moment = dt.datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        return moment.timestamp()
+    except (ValueError, OverflowError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.timestamp()
 
 
 @dataclass
