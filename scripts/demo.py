@@ -2,6 +2,10 @@
 
 Run 1 is a full sync; then the emulators change some data (``/mutate``) and run 2 shows
 what an incremental run moves. Every process started here is stopped, even on failure.
+
+The demo is configured only by meltano.yml's ``demo`` environment and the emulators: the
+project's ``.env`` and the shell's ``TAP_*``, ``TARGET_*`` and ``MELTANO_*`` variables are
+ignored (see ``meltano_warehouse.meltano``), so a ``.env`` made for production changes nothing.
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ from emulators.process import EmulatorProcess
 
 #: (vendor, tap, emulator arguments) for every tap that exists so far.
 TAPS = [("amperity", "tap-amperity", ["--seed", "7", "--scale", "500"])]
-DATABASE = ROOT / "output" / "demo.duckdb"
-SYSTEM_DB = ROOT / "output" / "demo-meltano.db"
+#: As the demo environment in meltano.yml sets it (relative to the project root).
+DATABASE_PATH = Path("output") / "demo.duckdb"
+SYSTEM_DB_PATH = Path("output") / "demo-meltano.db"
+DATABASE = ROOT / DATABASE_PATH
+SYSTEM_DB = ROOT / SYSTEM_DB_PATH
 MUTATIONS = 5
 
 
@@ -30,13 +37,13 @@ def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def run_all(emulators: dict[str, EmulatorProcess]) -> float:
-    """One ``meltano run`` per tap; seconds taken."""
+def run_all(emulators: dict[str, EmulatorProcess], root: Path = ROOT) -> float:
+    """One ``meltano run`` per tap in the project at ``root``; seconds taken."""
     started = time.monotonic()
     for vendor, tap, _ in TAPS:
         env = {**tap_env(tap, emulators[vendor].tap_config),
-               "MELTANO_DATABASE_URI": f"sqlite:///{SYSTEM_DB}"}
-        meltano("--environment=demo", "run", tap, "target-duckdb", env=env)
+               "MELTANO_DATABASE_URI": f"sqlite:///{root / SYSTEM_DB_PATH}"}
+        meltano("--environment=demo", "run", tap, "target-duckdb", env=env, root=root)
     return time.monotonic() - started
 
 
@@ -50,6 +57,8 @@ def main() -> int:
         emulators = {vendor: stack.enter_context(EmulatorProcess(vendor, *args))
                      for vendor, _, args in TAPS}
         print(f"emulators: {', '.join(f'{v} at {e.base_url}' for v, e in emulators.items())}")
+        print("configuration: meltano.yml's demo environment and the emulators only "
+              "(.env and TAP_*/TARGET_*/MELTANO_* variables are ignored)")
         first_seconds = run_all(emulators)
         expected = {}
         for emulator in emulators.values():

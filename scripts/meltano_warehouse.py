@@ -20,11 +20,22 @@ def tap_env(tap: str, config: dict[str, t.Any]) -> dict[str, str]:
             for key, value in config.items()}
 
 
-def meltano(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run a Meltano command in the project, raising with its log tail on failure."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_", "TARGET_"))}
-    result = subprocess.run([str(MELTANO), *args], cwd=ROOT, env={**clean, **env},
-                            capture_output=True, text=True, timeout=timeout, check=False)
+#: Variables of the calling shell that would change what a run does.
+CALLER_SETTINGS = ("TAP_", "TARGET_", "MELTANO_")
+
+
+def meltano(*args: str, env: dict[str, str], timeout: float = 600,
+            root: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run a Meltano command in the project, raising with its log tail on failure.
+
+    Only ``env`` configures the run: the project's ``.env`` is ignored (``--env-file`` points
+    at an empty file; Meltano would otherwise let it override the environment's config) and
+    so are the caller's ``TAP_*``, ``TARGET_*`` and ``MELTANO_*`` variables.
+    """
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(CALLER_SETTINGS)}
+    result = subprocess.run([str(MELTANO), f"--env-file={os.devnull}", *args], cwd=root,
+                            env={**clean, **env}, capture_output=True, text=True,
+                            timeout=timeout, check=False)
     if result.returncode != 0:
         msg = f"meltano {' '.join(args)} failed:\n{(result.stdout + result.stderr)[-4000:]}"
         raise RuntimeError(msg)

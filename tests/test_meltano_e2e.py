@@ -114,3 +114,118 @@ def test_postgres_exact_counts(emulator: EmulatorProcess, tmp_path: Path) -> Non
     finally:
         subprocess.run([str(PG_PYTHON), "-c", query, schema, "drop"], capture_output=True,
                        check=False, timeout=60)
+
+
+MELTANO_PYTHON = ROOT / ".venv-meltano" / "bin" / "python"
+PG_ADMIN = (
+    "import sys, psycopg\n"
+    "con = psycopg.connect(host='127.0.0.1', port=5432, user='postgres', dbname='postgres',"
+    " autocommit=True)\n"
+    "action, name = sys.argv[1], sys.argv[2]\n"
+    "if action == 'create': con.execute(f'create database {name}')\n"
+    "if action == 'drop': con.execute(f'drop database if exists {name} with (force)')\n"
+    "if action == 'state':\n"
+    "    db = psycopg.connect(host='127.0.0.1', port=5432, user='postgres', dbname=name)\n"
+    "    print('\\n'.join(r[0] for r in db.execute('select state_id from state')))\n"
+)
+
+
+def _pg_admin(action: str, database: str) -> str:
+    """Run one admin action with Meltano's own psycopg (the postgres extra)."""
+    result = subprocess.run([str(MELTANO_PYTHON), "-c", PG_ADMIN, action, database],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, f"{action} {database}: {result.stderr[-2000:]}"
+    return result.stdout
+
+
+def _jsonl_lines(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+@pytest.mark.skipif(not _postgres_up(), reason="no PostgreSQL server on 127.0.0.1:5432")
+def test_postgres_system_database_holds_state(emulator: EmulatorProcess, tmp_path: Path) -> None:
+    """MELTANO_DATABASE_URI=postgresql+psycopg://...: run, state get, incremental run."""
+    database = f"meltano_state_{uuid.uuid4().hex[:10]}"
+    _pg_admin("create", database)  # fails without psycopg in .venv-meltano
+    env = {**tap_env("tap-amperity", emulator.tap_config),
+           "MELTANO_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"}
+    state_id = "dev:tap-amperity-to-target-jsonl"
+    try:
+        first, second = tmp_path / "run1", tmp_path / "run2"
+        for folder in (first, second):
+            folder.mkdir()
+        meltano("--environment=dev", "run", "tap-amperity", "target-jsonl",
+                env={**env, "TARGET_JSONL_DESTINATION_PATH": str(first)})
+        counts = emulator.counts()
+        assert _jsonl_lines(first / "audit_events.jsonl") == counts["audit_events"]
+
+        # The state is in PostgreSQL, and Meltano reads it back from there.
+        assert state_id in _pg_admin("state", database).split()
+        state = json.loads(meltano("--environment=dev", "state", "get", state_id,
+                                   env=env).stdout)
+        assert state["singer_state"]["bookmarks"]["audit_events"]["replication_key_value"]
+
+        emulator.mutate(3)
+        meltano("--environment=dev", "run", "tap-amperity", "target-jsonl",
+                env={**env, "TARGET_JSONL_DESTINATION_PATH": str(second)})
+        # Only the 3 new events (+ the inclusive boundary): the bookmark came from PostgreSQL.
+        assert 3 <= _jsonl_lines(second / "audit_events.jsonl") <= 4
+        assert _jsonl_lines(second / "campaigns.jsonl") == counts["campaigns"] + 3
+    finally:
+        _pg_admin("drop", database)
+
+
+def _project_copy(tmp_path: Path) -> Path:
+    """meltano.yml in a new folder that shares this project's installed plugins."""
+    project = tmp_path / "project"
+    (project / ".meltano").mkdir(parents=True)
+    (project / "output").mkdir()
+    (project / "meltano.yml").write_text((ROOT / "meltano.yml").read_text())
+    for kind in ("extractors", "loaders"):
+        (project / ".meltano" / kind).symlink_to(ROOT / ".meltano" / kind)
+    return project
+
+
+def test_demo_ignores_a_dotenv_made_from_the_example(emulator: EmulatorProcess,
+                                                     tmp_path: Path) -> None:
+    """``cp .env.example .env``, filled in and with every optional line uncommented."""
+    import demo  # noqa: PLC0415
+
+    project = _project_copy(tmp_path)
+    lines = []
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        assignment = line.removeprefix("# ")
+        if assignment[:1].isupper() and "=" in assignment:
+            key, _, value = assignment.partition("=")
+            lines.append(f"{key}={value or 'from-dotenv'}")
+    # What a user's production .env would also change for the demo, were it read.
+    lines += ["TARGET_DUCKDB_FILEPATH=output/warehouse.duckdb",
+              "TAP_AMPERITY_START_DATE=2099-01-01T00:00:00Z",
+              "TAP_AMPERITY_PAGE_SIZE=0",
+              "MELTANO_ENVIRONMENT=prod",
+              "MELTANO_DATABASE_URI=postgresql+psycopg://nobody@127.0.0.1:9/none"]
+    (project / ".env").write_text("\n".join(lines) + "\n")
+
+    demo.run_all({"amperity": emulator}, root=project)
+    tables = duckdb_tables(project / demo.DATABASE_PATH, "amperity")
+    assert {name: info["rows"] for name, info in tables.items()} == emulator.counts()
+    assert not (project / "output" / "warehouse.duckdb").exists()
+    assert (project / demo.SYSTEM_DB_PATH).exists()
+
+
+def test_meltano_passes_defaults_and_builtin_settings_to_the_tap() -> None:
+    """``value:`` defaults and the SDK's built-ins reach the tap's config through Meltano."""
+    maps = {"audit_events": {"principal_email": None}}
+    env = {"TAP_AMPERITY_STREAM_MAPS": json.dumps(maps),
+           "TAP_AMPERITY_FLATTENING_ENABLED": "true", "TAP_AMPERITY_FLATTENING_MAX_DEPTH": "2",
+           "TAP_AMPERITY_TENANT": "acme", "TAP_AMPERITY_ACCESS_TOKEN": "not-a-real-token"}
+    config = json.loads(meltano("--environment=dev", "invoke", "--dump=config", "tap-amperity",
+                                env=env).stdout)
+    assert config["stream_maps"] == maps
+    assert config["flattening_enabled"] is True
+    assert config["flattening_max_depth"] == 2
+    from taps.amperity.tap import TapAmperity  # noqa: PLC0415
+
+    for name, spec in TapAmperity.config_jsonschema["properties"].items():
+        if "default" in spec:
+            assert config[name] == spec["default"], name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILT_IN = ("stream_maps", "stream_map_config", "faker_config", "flattening_", "batch_config")
+MELTANO_SCHEMA = next((ROOT / ".venv-meltano" / "lib").glob(
+    "python3*/site-packages/meltano/schemas/meltano.schema.json"), ROOT / "missing")
+PG_TARGET = ROOT / ".meltano" / "loaders" / "target-postgres" / "venv" / "bin" / "target-postgres"
 
 
 def test_settings_tables_match_about_output() -> None:
@@ -34,20 +39,151 @@ def _meltano_plugin(name: str) -> dict:
     return next(p for p in plugins if p["name"] == name)
 
 
-def test_meltano_settings_mirror_the_config_schema() -> None:
-    from taps.amperity.tap import TapAmperity  # noqa: PLC0415
+def _about(tap: str = "tap-amperity") -> dict:
+    result = subprocess.run([str(Path(sys.executable).parent / tap), "--about", "--format=json"],
+                            capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
 
-    kinds = {"string": "string", "integer": "integer", "boolean": "boolean"}
-    schema = TapAmperity.config_jsonschema["properties"]
+
+@pytest.fixture(scope="module")
+def about() -> dict:
+    return _about()
+
+
+def test_meltano_yml_is_valid_for_meltanos_own_schema() -> None:
+    yaml = pytest.importorskip("yaml")
+    jsonschema = pytest.importorskip("jsonschema")
+    if not MELTANO_SCHEMA.exists():
+        pytest.skip("Meltano is not installed: run scripts/setup.sh")
+    validator = jsonschema.Draft202012Validator(json.loads(MELTANO_SCHEMA.read_text()))
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    errors = [f"{e.json_path}: {e.message[:200]}" for e in validator.iter_errors(project)]
+    assert not errors
+    bogus = {**project, "plugins": {"extractors": [{"name": "x", "keywords": ["y"]}]}}
+    assert not validator.is_valid(bogus)  # the schema is strict: the check means something
+
+
+def _expected_kind(spec: dict) -> str:
+    if spec.get("format") == "date-time":
+        return "date_iso8601"
+    types = [x for x in (spec["type"] if isinstance(spec["type"], list) else [spec["type"]])
+             if x != "null"]
+    return {"string": "string", "integer": "integer", "boolean": "boolean", "object": "object",
+            "array": "array"}[types[0]]
+
+
+def _limits(spec: dict) -> str:
+    low, high = spec.get("minimum"), spec.get("maximum")
+    if low is not None and high is not None:
+        return f" From {low} to {high}."
+    if low is not None:
+        return f" At least {low}."
+    return f" At most {high}." if high is not None else ""
+
+
+def test_meltano_declares_every_tap_setting_with_its_default(about: dict) -> None:
+    """As a Hub definition: every --about setting (SDK built-ins included), kind, value, secret."""
+    schema = about["settings"]["properties"]
     declared = {s["name"]: s for s in _meltano_plugin("tap-amperity")["settings"]}
-    own = {k: v for k, v in schema.items() if not k.startswith(BUILT_IN)}
-    assert set(declared) == set(own)
-    for name, spec in own.items():
-        types = [x for x in (spec["type"] if isinstance(spec["type"], list) else [spec["type"]])
-                 if x != "null"]
-        expected = "date_iso8601" if spec.get("format") == "date-time" else kinds[types[0]]
-        assert declared[name]["kind"] == expected, name
-        assert bool(declared[name].get("sensitive")) == bool(spec.get("secret")), name
+    assert list(declared) == list(schema)
+    for builtin in ("stream_maps", "stream_map_config", "flattening_enabled",
+                    "flattening_max_depth", "batch_config", "faker_config"):
+        assert builtin in declared, builtin
+    for name, spec in schema.items():
+        setting = declared[name]
+        assert setting["kind"] == _expected_kind(spec), name
+        assert bool(setting.get("sensitive")) == bool(spec.get("secret")), name
+        if "default" in spec:
+            assert "value" in setting, f"{name}: no value (default {spec['default']!r})"
+            assert setting["value"] == spec["default"], name
+        else:
+            assert "value" not in setting, name
+        # A limit is mentioned only as the config schema states it (scripts/meltano_settings.py).
+        text = " ".join(str(spec.get("description", "")).split())
+        assert setting["description"] in {text, text + _limits(spec)}, name
+
+
+def test_meltano_capabilities_match_about(about: dict) -> None:
+    assert sorted(_meltano_plugin("tap-amperity")["capabilities"]) == sorted(about["capabilities"])
+
+
+def test_extractor_carries_hub_metadata() -> None:
+    plugin = _meltano_plugin("tap-amperity")
+    for field in ("label", "description", "docs", "repo", "namespace", "executable"):
+        assert plugin.get(field), field
+    # Hub-only fields: Meltano's schema accepts them only as annotations.
+    hub = plugin["annotations"]["hub"]
+    assert hub["keywords"]
+    assert hub["domain_url"].startswith("https://")
+    assert hub["maintenance_status"] in {"active", "beta", "development", "inactive", "unknown"}
+
+
+def test_loaders_land_each_tap_in_its_schema_and_hold_no_password() -> None:
+    yaml = pytest.importorskip("yaml")
+    text = (ROOT / "meltano.yml").read_text()
+    project = yaml.safe_load(text)
+    assert _meltano_plugin("tap-amperity")["load_schema"] == "amperity"
+    for loader in ("target-duckdb", "target-postgres"):
+        settings = {s["name"]: s for s in _meltano_plugin(loader)["settings"]}
+        assert settings["default_target_schema"]["value"] == "$MELTANO_EXTRACT__LOAD_SCHEMA"
+        assert "default_target_schema" not in _meltano_plugin(loader).get("config", {})
+    postgres = {s["name"]: s for s in _meltano_plugin("target-postgres")["settings"]}
+    for name in ("ssl_enable", "ssl_mode", "hard_delete", "add_record_metadata",
+                 "activate_version", "validate_records", "batch_size_rows", "use_copy"):
+        assert name in postgres, name
+    for name in ("password", "sqlalchemy_url", "ssl_client_private_key", "ssh_tunnel"):
+        assert postgres[name].get("sensitive"), name
+    # No password anywhere: neither a `password:` value nor user:password@ in a URL.
+    configs = [p.get("config", {}) for p in project["plugins"]["loaders"]]
+    for env in project["environments"]:
+        configs += [p.get("config", {}) for kind in env.get("config", {}).get("plugins", {}).values()
+                    for p in kind]
+    for config in configs:
+        assert "password" not in config
+        for value in config.values():
+            assert not re.search(r"://[^/@:]+:[^/@]+@", str(value)), value
+
+
+def test_target_postgres_settings_exist_in_the_loader() -> None:
+    if not PG_TARGET.exists():
+        pytest.skip("target-postgres is not installed: run scripts/setup.sh")
+    about = _about_of(PG_TARGET)
+    properties = about["settings"]["properties"]
+    for setting in _meltano_plugin("target-postgres")["settings"]:
+        spec = properties[setting["name"]]
+        assert setting["kind"] == _expected_kind(spec), setting["name"]
+        if "value" in setting and setting["name"] != "default_target_schema":
+            assert setting["value"] == spec.get("default"), setting["name"]
+    known = {"about", "stream-maps", "activate-version", "batch", "soft-delete", "hard-delete",
+             "datatype-failsafe", "schema-flattening", "structured-logging"}
+    assert set(_meltano_plugin("target-postgres")["capabilities"]) == set(about["capabilities"]) & known
+
+
+def _about_of(executable: Path) -> dict:
+    result = subprocess.run([str(executable), "--about", "--format=json"], capture_output=True,
+                            text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def test_about_describes_streams_auth_and_credentials(about: dict) -> None:
+    from taps.amperity import streams  # noqa: PLC0415
+
+    description = about["description"]
+    names = [cls.name for cls in vars(streams).values()
+             if isinstance(cls, type) and isinstance(getattr(cls, "name", None), str)
+             and cls.__module__ == streams.__name__ and "name" in vars(cls)]
+    assert names
+    for name in names:
+        assert f"`{name}`" in description, name
+    for words in ("access token", "OAuth client credentials", "tenant ID",
+                  "Settings > Security > API keys"):
+        assert words in description, words
+    markdown = subprocess.run([str(Path(sys.executable).parent / "tap-amperity"), "--about",
+                               "--format=markdown"], capture_output=True, text=True,
+                              check=True).stdout
+    assert description in markdown
+    # Markdown stays Markdown (a multi-line docstring would indent the rest into code blocks).
+    assert "\nBuilt with the [Meltano Singer SDK]" in markdown
 
 
 def test_env_example_lists_every_setting() -> None:
@@ -61,3 +197,28 @@ def test_env_example_lists_every_setting() -> None:
 
 def test_duckdb_loader_keeps_the_pin() -> None:
     assert "duckdb~=1.2.0" in _meltano_plugin("target-duckdb")["pip_url"]
+
+
+def test_env_example_carries_no_demo_values() -> None:
+    """Copying it to .env overrides nothing: only empty credentials are active."""
+    active = [line for line in (ROOT / ".env.example").read_text().splitlines()
+              if line.strip() and not line.lstrip().startswith("#")]
+    assert active
+    for line in active:
+        key, _, value = line.partition("=")
+        assert value == "", f"{key} has a value in .env.example"
+        assert key.endswith(("_TENANT", "_ACCESS_TOKEN", "_HOST", "_USER", "_PASSWORD",
+                             "_DATABASE")), key
+    text = (ROOT / ".env.example").read_text()
+    assert "demo.duckdb" not in text
+
+
+def test_readme_shows_meltano_4_commands_schedules_and_nested_selection() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for command in ("meltano config list tap-amperity", "meltano select tap-amperity --list",
+                    "meltano schedule list", "meltano run amperity-to-postgres"):
+        assert command in readme, command
+    for old in ("meltano config tap-amperity list", "meltano select tap-amperity --list-all"):
+        assert old not in readme, old
+    assert "orchestrator" in readme
+    assert re.search(r"meltano select tap-amperity workflow_runs ['\"]?error\.\*", readme)
