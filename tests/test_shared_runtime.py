@@ -333,3 +333,20 @@ def test_error_lines_have_no_doubled_periods() -> None:
     line = error_line(run)
     assert "tenant" in line
     assert ".." not in line
+
+
+@pytest.mark.meltano
+def test_the_fatal_line_shows_in_meltano_at_warning_level(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    meltano = root / ".venv-meltano" / "bin" / "meltano"
+    if not meltano.exists():
+        pytest.skip("Meltano is not installed: run scripts/setup.sh")
+    env = {**tap_env(), "TAP_AMPERITY_API_URL": "http://127.0.0.1:9/api",
+           "TAP_AMPERITY_TENANT": "acme", "TAP_AMPERITY_ACCESS_TOKEN": "tok-static-1",
+           "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}"}
+    proc = subprocess.run([str(meltano), f"--env-file={os.devnull}", "--log-level=warning",
+                           "run", "tap-amperity", "target-jsonl"], cwd=root, env=env,
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode != 0
+    output = proc.stdout + proc.stderr
+    assert re.search(r"\[error\s*\] tap-amperity .*Cannot reach http://127.0.0.1:9/api", output)
