@@ -75,7 +75,7 @@ class AdnuntiusAPI:
 
     def rate_limited(self, request: Request, retry_after_seconds: float) -> Response:
         """429 + ``Retry-After`` (seconds) + a text message giving the wait [DOCS:req]."""
-        seconds = max(1, math.ceil(retry_after_seconds))
+        seconds = max(1, math.ceil(retry_after_seconds))  # GUESS: whole seconds, at least 1
         text = (f"Too many requests for this access token. Please wait {seconds} "
                 f"second{'s' if seconds != 1 else ''} before trying again.")  # GUESS: wording
         return Response.text(429, text, headers=[("Retry-After", str(seconds))])
@@ -118,7 +118,7 @@ class AdnuntiusAPI:
 
     def error(self, request: Request, status: int, message_text: str) -> Response:
         """The framework's errors (faults, bugs) in the vendor's shape."""
-        if status == 429:
+        if status == 429:  # GUESS: an injected 429 looks like the limiter's, Retry-After 1
             return self.rate_limited(request, 1.0)
         body = message(STATUS_CODES.get(status, "error.unknown"), message_text)
         return _json(status, body)
@@ -154,11 +154,12 @@ class AdnuntiusAPI:
         known = resource in RESOURCES or resource in OTHER_COLLECTIONS
         if method == "OPTIONS":
             # api-tools' exists() probe: no context, 404 only for a missing endpoint.
+            # GUESS: OPTIONS needs neither credentials nor context and has an empty body.
             if not known:
                 raise _not_found(path)
             return Response(200, b"", [("Allow", "GET, HEAD, POST, PUT, OPTIONS")])
-        self.auth.check(request)
-        self._check_context(request)
+        self.auth.check(request)  # GUESS: credentials are checked before the context
+        self._check_context(request)  # GUESS: HEAD needs it too (api-tools sends it)
         if resource == "stats" and len(parts) == 1 and method in {"GET", "HEAD"}:
             args = {k: v[0] for k, v in request.query.items() if v}
             return self._maybe_head(request, _json(200, self.stats.query(args)))

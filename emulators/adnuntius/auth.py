@@ -40,6 +40,7 @@ class Authenticator:
         self.token_ttl = token_ttl
         self._rng = random.Random(mix(seed, 4242))
         self.api_key = f"adn-key-{self._hex(32)}"
+        # GUESS: one fixed code stands in for the user's TOTP codes.
         self.two_factor_code = f"{mix(seed, 77) % 1_000_000:06d}"
         api, tfa, forced = usernames
         self.logins = {
@@ -95,6 +96,7 @@ class Authenticator:
                            "The refresh token has already been used" if used else
                            "Invalid or expired refresh token", {})
         self.used_refresh.add(token)
+        # GUESS: the previous access token stays valid until it expires.
         return self._issue(entry[1])
 
     def two_factor(self, request: Request) -> dict[str, t.Any]:

@@ -166,7 +166,7 @@ def parse_list_query(query: dict[str, list[str]], now: float) -> ListQuery:
 
 def _simple_filters(arg: dict[str, str], result: ListQuery) -> None:
     """``id``, ``filterBy*``, ``excludeIfMissing`` and parent parameters."""
-    if arg.get("id"):
+    if arg.get("id"):  # GUESS: the state flags still apply to a vectorised id list
         result.ids = [i.strip().lower() for i in arg["id"].split(";") if i.strip()]
     if arg.get("filterBy"):
         name = arg["filterBy"]
@@ -199,7 +199,11 @@ def _sort_key(value: t.Any) -> tuple[int, t.Any]:
 
 
 class Selector:
-    """Matching indices per (resource, query, data version); the newest 16 kept."""
+    """Matching indices per (resource, query, data version); the newest 16 kept.
+
+    GUESS: a relative ``N days ago`` is evaluated when a query is first seen, so the pages of
+    one listing agree.
+    """
 
     def __init__(self, ds: Dataset) -> None:
         """Bind to a dataset."""
@@ -242,7 +246,7 @@ class Selector:
             candidates: t.Iterable[int] = sorted(
                 {i for i in (ds.index_of(path, x) for x in parsed.ids) if i is not None})
         else:
-            candidates = range(ds.total(path))
+            candidates = range(ds.total(path))  # GUESS: default order is creation order
         everything = parsed.states >= {"ACTIVE", "INACTIVE", "HIDDEN"}
         if everything and not parsed.predicates and not parsed.order_by:
             return candidates if isinstance(candidates, range) else list(candidates)

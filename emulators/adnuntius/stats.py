@@ -97,6 +97,7 @@ class Stats:
         group = (args.get("groupBy") or "").strip()
         line_items = self._line_items(args)
         weights = {d: self._weight(d, a, b) for d in range(a // 48, (b - 1) // 48 + 1)}
+        # GUESS: includeAll adds every line item the filters keep, HIDDEN ones too.
         include_all = _true(args.get("includeAll"))
         if group.lower() == "daily":
             return self._daily(line_items, weights, (a, b), currency, factor=factor,
@@ -140,6 +141,7 @@ class Stats:
             raw = args.get(param)
             if not raw:
                 continue
+            # GUESS: unknown ids select nothing (no error); ";" or "," separate several.
             wanted = {ds.index_of(path, x) for x in raw.replace(",", ";").split(";")} - {None}
             if path == "lineitems":
                 items = [i for i in items if i in wanted]
@@ -163,6 +165,7 @@ class Stats:
             for li in items:
                 groups.setdefault(key(li, level), []).append(li)
             nodes = []
+            # GUESS: chunks in creation order of their objects.
             for (path, index), members in sorted(groups.items(), key=lambda g: g[0][1]):
                 node: dict[str, t.Any] = {"level": level, "path": path, "index": index,
                                           "vector": _sum(vectors[m] for m in members)}
@@ -240,6 +243,7 @@ def _sum(vectors: t.Iterable[Vector]) -> Vector:
 def _metrics(vector: Vector, currency: str) -> dict[str, t.Any]:
     """The metrics object (research §7.1): counts, ratios as fractions, money."""
     imp = vector[0]
+    # GUESS: uniqueUsers add up over windows (real unique users would not).
     body: dict[str, t.Any] = dict(zip(INTS, vector[:6], strict=True))
     body.update({
         "ctr": vector[4] / imp if imp else 0.0,
