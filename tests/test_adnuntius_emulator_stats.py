@@ -208,3 +208,27 @@ def test_a_hundred_thousand_line_items_start_and_page_at_once() -> None:
     assert time.monotonic() - started < 10
     assert counts["line_items"] == 100_000
     assert len(page["results"]) == 500
+
+
+@pytest.mark.parametrize(("path", "params", "status"), [
+    ("/v1/lineitems", {"page": "abc"}, 400),
+    ("/v1/lineitems", {"pageSize": "0"}, 400),
+    ("/v1/lineitems", {"where": "name"}, 400),
+    ("/v1/lineitems", {"where": "updateTime>garbage"}, 400),
+    ("/v1/lineitems", {"where": "objectives.IMPRESSION>=10000"}, 200),
+    ("/v1/lineitems", {"orderBy": "name", "orderByDirection": "SIDEWAYS"}, 400),
+    ("/v1/lineitems", {"id": "\u00fc;;;"}, 200),
+    ("/v1/users/zz", {}, 404),
+    ("/v1/stats", {"startDate": "2026-01-01", "endDate": "2026-01-02", "groupBy": "CREATIVE"}, 400),
+    ("/v1/stats", {"startDate": "0001-01-01", "endDate": "9999-12-31"}, 400),
+    ("/v1/stats", {"startDate": "2016-01-01", "endDate": "2025-12-31", "groupBy": "daily",
+                   "includeChunkRange": "true", "orderId": "nosuch"}, 200),
+])
+def test_odd_requests_get_vendor_errors_never_500(emu: EmulatorProcess, path: str,
+                                                  params: dict[str, str], status: int) -> None:
+    response = requests.get(emu.base_url + path, params={"context": "acme_media", **params},
+                            headers={"Authorization": f"Bearer {emu.tap_config['api_key']}"},
+                            timeout=30)
+    assert response.status_code == status
+    if status != 200:
+        assert set(response.json()) == {"type", "code", "text", "params"}

@@ -32,7 +32,8 @@ Lists
   ``id=a;b`` lists;
 - ``where`` on a list field (labels) matches when any element does; a reference compares by
   its id; months are 30 days and years 365 in ``N months ago``; a relative time is fixed
-  when a query is first seen (so its pages agree); a field the resource lacks gets 400
+  when a query is first seen (so its pages agree); an unreadable date-time compared with a
+  timestamp field gets 400 (not a text comparison); a field the resource lacks gets 400
   ``error.filter.field.unknown``; a parent's name as a parameter (``creatives?lineItem=``,
   seen only in third-party code) filters on it;
 - object shares 8% HIDDEN, 14% INACTIVE; ratios between resources; which object's
@@ -45,7 +46,8 @@ Lists
 Stats
 - ``groupBy=daily`` chunks are ``{startDate, endDate, <metrics>}`` per UTC day clipped to
   the window, empty days only with ``includeChunkRange``;
-- ``startDate``/``endDate`` are widened to half hours; ``lineItemId`` and ``advertiserId``
+- ``startDate``/``endDate`` are widened to half hours, windows over 3660 days get 400;
+  ``lineItemId`` and ``advertiserId``
   filter like ``orderId``; unknown ids select nothing; ``includeAll`` adds every line item
   the filters keep; chunks come in creation order; currencies convert from NOK at fixed
   rates (unknown: 400); ``visibility``/``viewability`` divide by impressions;

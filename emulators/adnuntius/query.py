@@ -58,8 +58,10 @@ def _comparable(value: t.Any, literal: str, now: float) -> tuple[t.Any, t.Any] |
             return None
     if isinstance(value, str) and looks_like_time(value):
         moment = parse_time(literal, now)
-        if moment is not None:
-            return parse_time(value), moment
+        if moment is None:  # GUESS: an unreadable time is refused, not compared as text
+            raise AdnError(400, "error.filter.invalid", "Invalid date-time {{value}}",
+                           {"value": literal})
+        return parse_time(value), moment
     return str(value), literal
 
 

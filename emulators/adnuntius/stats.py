@@ -28,6 +28,7 @@ PREFIX = [sum(PROFILE[:k]) for k in range(49)]
 #: GUESS: conversion from the network currency (NOK), long decimals on purpose.
 RATES = {"NOK": Decimal(1), "EUR": Decimal("0.0859132"), "SEK": Decimal("0.9784113"),
          "DKK": Decimal("0.6411276"), "USD": Decimal("0.0934571"), "GBP": Decimal("0.0731905")}
+MAX_WINDOW_DAYS = 3660
 LEVELS = {"ADVERTISER": 0, "ORDER": 1, "LINE_ITEM": 2}
 CHUNK_KEYS = ("advertiser", "order", "lineItem")
 ALL_LEVELS = {"advertiser": "ADVERTISER", "order": "ORDER", "lineitem": "LINE_ITEM"}
@@ -89,6 +90,9 @@ class Stats:
         a, b = int(start // SLOT), math.ceil(end / SLOT)  # GUESS: widened to half hours
         if b <= a:
             raise AdnError(400, "error.stats.dates", "endDate must be after startDate", {})
+        if b - a > MAX_WINDOW_DAYS * 48:  # GUESS: the limit and that it is refused
+            raise AdnError(400, "error.stats.dates", "The date range may span at most "
+                           "{{days}} days", {"days": MAX_WINDOW_DAYS})
         currency = (args.get("currency") or self.ds.currency).upper()
         if currency not in RATES:
             raise AdnError(400, "error.currency.unknown", "Unknown currency {{currency}}",
@@ -96,7 +100,9 @@ class Stats:
         factor = RATES[currency] / 1000
         group = (args.get("groupBy") or "").strip()
         line_items = self._line_items(args)
-        weights = {d: self._weight(d, a, b) for d in range(a // 48, (b - 1) // 48 + 1)}
+        first = self.ds.today - 160  # no line item runs before that
+        weights = {d: self._weight(d, a, b) if first <= d <= self.last_day else 0
+                   for d in range(a // 48, (b - 1) // 48 + 1)}
         # GUESS: includeAll adds every line item the filters keep, HIDDEN ones too.
         include_all = _true(args.get("includeAll"))
         if group.lower() == "daily":
