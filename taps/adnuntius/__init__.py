@@ -1,0 +1,1 @@
+"""tap-adnuntius: the Adnuntius Advertising admin API as Singer streams."""

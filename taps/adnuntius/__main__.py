@@ -1,0 +1,5 @@
+"""``python -m taps.adnuntius``."""
+
+from taps.adnuntius.tap import main
+
+main()

@@ -1,0 +1,134 @@
+"""Local days of an IANA time zone as UTC windows, and bookmarks written per window.
+
+A day's window runs from its local midnight to the next one, so a DST day is 23 or 25
+hours long. ``WindowBookmarks`` writes the bookmark after every window, records or not, so
+an empty day still advances it.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import typing as t
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from singer_sdk.helpers.types import Context
+
+UTC = dt.timezone.utc
+
+
+@dataclass(frozen=True, slots=True)
+class DayWindow:
+    """One local day and its half-open UTC window ``[start, end)``."""
+
+    day: dt.date
+    start: dt.datetime
+    end: dt.datetime
+
+
+def load_zone(name: str, *, setting: str = "report_timezone") -> ZoneInfo:
+    """The IANA zone ``name``; an unknown one is a ``ValueError`` naming ``setting``."""
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        msg = (f"setting {setting} is {name!r}: it must be an IANA time zone such as UTC or "
+               "Europe/Oslo")
+        raise ValueError(msg) from None
+
+
+def local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The UTC instant the local ``day`` begins (the first existing instant on DST days)."""
+    naive = dt.datetime.combine(day, dt.time())
+    # fold=0 reads a midnight skipped by DST with the offset before the jump: the instant
+    # of the first local time that exists that day.
+    return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+def day_windows(first: dt.date, last: dt.date, zone: ZoneInfo) -> list[DayWindow]:
+    """Windows of the local days ``first`` through ``last`` (inclusive), in order."""
+    windows = []
+    day = first
+    while day <= last:
+        following = day + dt.timedelta(days=1)
+        windows.append(DayWindow(day, local_midnight(day, zone), local_midnight(following, zone)))
+        day = following
+    return windows
+
+
+def check_half_hours(windows: Iterable[DayWindow], zone: ZoneInfo, *,
+                     setting: str = "report_timezone") -> None:
+    """Raise ``ValueError`` naming ``setting`` when a local midnight is off a UTC half hour."""
+    for window in windows:
+        if window.start.timestamp() % 1800:
+            msg = (f"setting {setting} is {zone.key!r}: its midnight on {window.day} is "
+                   f"{window.start:%H:%M} UTC, not on a half hour, and the API aligns report "
+                   "windows to half hours; choose a zone with a whole or half-hour offset")
+            raise ValueError(msg)
+
+
+def today_in(zone: ZoneInfo, now: dt.datetime | None = None) -> dt.date:
+    """The local date now in ``zone``."""
+    return (now or dt.datetime.now(UTC)).astimezone(zone).date()
+
+
+class WindowBookmarks(abc.ABC):
+    """Mixin for a stream read in windows: the bookmark moves after each window.
+
+    The bookmark is the window's ``day`` following it once the window is over (so the next
+    run starts after it), or the window's own ``day`` while it is still under way. Records
+    never move the bookmark themselves, so an empty window advances it all the same and a
+    look-back re-read never moves it back.
+    """
+
+    #: The window being read (set for the duration of its requests).
+    current_window: DayWindow | None = None
+
+    @abc.abstractmethod
+    def windows(self, context: Context | None) -> list[DayWindow]:
+        """The windows this run reads, in order."""
+
+    def window_records(self, window: DayWindow, context: Context | None) -> Iterable[dict]:
+        """The records of one window: the stream's own ``get_records`` (next in the MRO).
+
+        Its request hooks read ``current_window``.
+        """
+        return super().get_records(context)  # type: ignore[misc]
+
+    def bookmark_after(self, window: DayWindow, now: dt.datetime) -> str:
+        """The bookmark once ``window`` is read: its next day, or its day if not over."""
+        day = window.day + dt.timedelta(days=1) if window.end <= now else window.day
+        return day.isoformat()
+
+    def window_bookmark(self, context: Context | None) -> str | None:
+        """The bookmark this run started from (None on a first run)."""
+        value = self.get_context_state(context).get("replication_key_value")  # type: ignore[attr-defined]
+        return str(value) if value else None
+
+    def advance_bookmark(self, value: str, context: Context | None) -> None:
+        """Write ``value`` as the bookmark (never backwards) and emit the state."""
+        state = self.get_context_state(context)  # type: ignore[attr-defined]
+        old = state.get("replication_key_value")
+        if old is None or str(value) >= str(old):
+            state["replication_key"] = self.replication_key  # type: ignore[attr-defined]
+            state["replication_key_value"] = value
+            self.state_manager.is_flushed = False  # type: ignore[attr-defined]
+        self._write_state_message()  # type: ignore[attr-defined]
+
+    def get_records(self, context: Context | None) -> Iterator[dict]:
+        """Every window's records, each window followed by its bookmark."""
+        for window in self.windows(context):
+            self.current_window = window
+            try:
+                yield from self.window_records(window, context)
+            finally:
+                self.current_window = None
+            self.advance_bookmark(self.bookmark_after(window, dt.datetime.now(UTC)), context)
+
+    def _increment_stream_state(self, latest_record: dict, *,
+                                context: Context | None = None) -> None:
+        """Replaces the SDK's: records do not move the bookmark, windows do."""
+        return

@@ -1,0 +1,80 @@
+"""Timestamps in any of the forms APIs send, as one ISO-8601 UTC form."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+#: Epoch values below this are seconds; each further factor of 1000 is the next unit
+#: (1e11 seconds is the year 5138; 1e11 milliseconds is 1973).
+_SECONDS_BELOW = Decimal("1e11")
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?$", re.IGNORECASE)
+
+
+def _from_epoch(number: Decimal) -> dt.datetime:
+    """Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude."""
+    scale = 0
+    while abs(number) >= _SECONDS_BELOW * Decimal(1000) ** scale and scale < 3:
+        scale += 1
+    seconds = number / Decimal(1000) ** scale
+    whole = int(seconds // 1)
+    micros = int(((seconds - whole) * 1_000_000).to_integral_value())
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    return epoch + dt.timedelta(seconds=whole, microseconds=micros)
+
+
+def _from_iso(text: str) -> dt.datetime:
+    match = _ISO.match(text.strip())
+    if not match:
+        msg = f"not an ISO-8601 date-time: {text!r}"
+        raise ValueError(msg)
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    tz = dt.timezone.utc
+    if zone and zone.upper() != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+        tz = dt.timezone(sign * offset)
+    return dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                       int(second or 0), micros, tzinfo=tz)
+
+
+def to_datetime(value: str | float | Decimal) -> dt.datetime:
+    """An aware UTC datetime from epoch seconds/ms (number or numeric string) or ISO text.
+
+    ISO text may lack seconds or fractions and may carry ``Z``, an offset or none (UTC).
+    Raises ``ValueError`` for anything else.
+    """
+    if isinstance(value, bool):
+        msg = f"not a timestamp: {value!r}"
+        raise ValueError(msg)
+    if isinstance(value, (int, float, Decimal)):
+        return _from_epoch(Decimal(str(value)))
+    text = str(value).strip()
+    try:
+        return _from_epoch(Decimal(text))
+    except InvalidOperation:
+        pass
+    return _from_iso(text).astimezone(dt.timezone.utc)
+
+
+def format_utc(moment: dt.datetime) -> str:
+    """``2026-01-02T03:04:05.000Z``: milliseconds, or microseconds when they are not zero."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    moment = moment.astimezone(dt.timezone.utc)
+    spec = "milliseconds" if moment.microsecond % 1000 == 0 else "microseconds"
+    return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+def iso_utc(value: str | float | Decimal | dt.datetime | None) -> str | None:
+    """Any supported timestamp as ISO-8601 UTC text; None and "" stay None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, dt.datetime):
+        return format_utc(value)
+    return format_utc(to_datetime(value))
