@@ -282,7 +282,7 @@ class AmperityAPI:
         for name in ("range_from", "range_to"):
             if name in body and (not isinstance(body[name], str) or parse_time(body[name]) is None):
                 raise HTTPError(400, f"Invalid {name}: use ISO-8601.")
-        if "run_mode" in body and body["run_mode"] not in {"full", "refresh", "source"}:
+        if "run_mode" in body and body["run_mode"] not in ("full", "refresh", "source"):
             raise HTTPError(400, "run_mode must be full, refresh or source.")
         now = time.time()
         day, number = time.strftime("%Y%m%d", time.gmtime(now)), 90000 + len(self.started_runs)
