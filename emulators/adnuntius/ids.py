@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-MASK64 = (1 << 64) - 1
+from emulators.framework.rand import mix
+
 #: api-tools ``generate_alphanum_id``'s alphabet ("same basic algorithm as the UI").
 ALPHABET = "012356789bcdfghjklmnpqrstvwxyz"
 _INDEX_DIGITS = 6
@@ -18,17 +19,6 @@ _MOD = len(ALPHABET) ** _INDEX_DIGITS
 _MUL = 48271  # coprime to 30: the index scramble is a bijection
 _UUID_MOD = 1 << 48
 _UUID_MUL = 0x9E3779B97F4B  # odd: a bijection modulo 2**48
-
-
-def mix(*values: int) -> int:
-    """A 64-bit hash of integers (splitmix64 steps): cheap, deterministic randomness."""
-    z = 0x9E3779B97F4A7C15
-    for value in values:
-        z = (z + value * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) & MASK64
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
-        z ^= z >> 31
-    return z
 
 
 def _chars(value: int, length: int) -> str:

@@ -11,19 +11,9 @@ import bisect
 import datetime as dt
 from dataclasses import dataclass, field
 
+from emulators.framework.rand import mix
+
 SPAN_SECONDS = 60 * 86400
-MASK64 = (1 << 64) - 1
-
-
-def mix(*values: int) -> int:
-    """A 64-bit hash of integers (splitmix64 steps): cheap, deterministic randomness."""
-    z = 0x9E3779B97F4A7C15
-    for value in values:
-        z = (z + value * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) & MASK64
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
-        z ^= z >> 31
-    return z
 
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
