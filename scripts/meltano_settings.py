@@ -12,26 +12,22 @@ Every setting the tap accepts is declared, the SDK's built-in ones included (so 
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
 import typing as t
 from pathlib import Path
 
+from generated_blocks import TAPS, about, replace_between, rewrite_or_check
+
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO_YML = ROOT / "meltano.yml"
-TAPS = ["tap-amperity"]
 INDENT = " " * 8
 ACRONYMS = {"api": "API", "url": "URL", "id": "ID", "ssl": "SSL", "ms": "ms"}
 KINDS = {"string": "string", "integer": "integer", "boolean": "boolean", "object": "object",
          "array": "array", "number": "decimal"}
 
 
-def about(tap: str) -> dict[str, t.Any]:
+def about_json(tap: str) -> dict[str, t.Any]:
     """The tap's ``--about`` JSON."""
-    result = subprocess.run([str(Path(sys.executable).parent / tap), "--about",
-                             "--format=json"], capture_output=True, text=True, check=True)
-    return json.loads(result.stdout)
+    return json.loads(about(tap, "json"))
 
 
 def kind(schema: dict[str, t.Any]) -> str:
@@ -80,37 +76,19 @@ def setting(name: str, schema: dict[str, t.Any]) -> list[str]:
 
 def settings_block(tap: str) -> str:
     """Every setting of the tap, in ``--about`` order."""
-    properties = about(tap)["settings"]["properties"]
+    properties = about_json(tap)["settings"]["properties"]
     return "\n".join(line for name, schema in properties.items()
                      for line in setting(name, schema))
 
 
 def render(text: str) -> str:
-    """meltano.yml with every tap's block between its markers replaced."""
+    """meltano.yml text with every tap's settings between its markers regenerated."""
     for tap in TAPS:
-        begin = f"{INDENT}# settings:{tap}:begin (scripts/meltano_settings.py)"
-        end = f"{INDENT}# settings:{tap}:end"
-        pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.DOTALL)
-        if not pattern.search(text):
-            msg = f"meltano.yml has no settings markers for {tap}"
-            raise SystemExit(msg)
-        block = settings_block(tap)
-        text = pattern.sub(lambda _, b=block, s=begin, e=end: f"{s}\n{b}\n{e}", text)
+        text = replace_between(
+            text, f"{INDENT}# settings:{tap}:begin (scripts/meltano_settings.py)",
+            f"{INDENT}# settings:{tap}:end", settings_block(tap), where="meltano.yml")
     return text
 
 
-def main() -> int:
-    """Rewrite meltano.yml, or with --check report whether it is up to date."""
-    current = MELTANO_YML.read_text()
-    fresh = render(current)
-    if "--check" in sys.argv:
-        if fresh != current:
-            print("meltano.yml tap settings are stale: run scripts/meltano_settings.py")
-            return 1
-        return 0
-    MELTANO_YML.write_text(fresh)
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(rewrite_or_check(MELTANO_YML, render, "scripts/meltano_settings.py"))
