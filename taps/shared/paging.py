@@ -7,6 +7,7 @@ empty pages would follow a server that alternates cursors A, B, A, B... forever.
 from __future__ import annotations
 
 import typing as t
+from urllib.parse import parse_qs, urlsplit
 
 from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.pagination import BaseAPIPaginator
@@ -101,3 +102,55 @@ class BodyCursorPaginator(GuardedPaginator["str | None"]):
     @override
     def get_next(self, response: requests.Response) -> str | None:
         return as_token(dig(decoded_body(response), self.cursor_path))
+
+
+def next_link(response: requests.Response, body: t.Any) -> str | None:
+    """The ``rel=next`` URL from the ``Link`` header or a body's ``links`` (list or object)."""
+    link = response.links.get("next", {}).get("url")
+    if link:
+        return link
+    links = body.get("links") if isinstance(body, dict) else None
+    if isinstance(links, dict):
+        value = links.get("next")
+        return value.get("href") if isinstance(value, dict) else value
+    if isinstance(links, list):
+        for item in links:
+            if isinstance(item, dict) and item.get("rel") == "next":
+                return item.get("href") or item.get("url")
+    return None
+
+
+class OffsetPaginator(GuardedPaginator[int]):
+    """``limit``/``offset`` pages over an envelope such as ``{data, pagination, links}``.
+
+    The next offset comes from a ``rel=next`` link when it carries one, else it advances by
+    the rows actually received (a server may cap ``limit``). Ends on an empty page, when the
+    offset reaches the total, or on a bare JSON array (one complete page).
+    """
+
+    def __init__(self, *, records_path: tuple[str, ...],
+                 total_path: tuple[str, ...] = ("pagination", "total")) -> None:
+        """Start at offset 0."""
+        super().__init__(0)
+        self.records_path = records_path
+        self.total_path = total_path
+
+    @override
+    def get_next(self, response: requests.Response) -> int | None:
+        body = decoded_body(response)
+        if isinstance(body, list):
+            return None
+        rows = dig(body, self.records_path)
+        received = len(rows) if isinstance(rows, list) else 0
+        if not received:
+            return None
+        offset = (self.current_value or 0) + received
+        link = next_link(response, body)
+        if link:
+            linked = parse_qs(urlsplit(link).query).get("offset")
+            if linked and linked[0].isdigit():
+                offset = int(linked[0])
+        total = as_token(dig(body, self.total_path))
+        if total is not None and total.isdigit() and offset >= int(total):
+            return None
+        return offset

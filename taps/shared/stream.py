@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import typing as t
 from functools import cached_property
+from urllib.parse import urlsplit
 
 import msgspec
 import requests
@@ -63,6 +65,10 @@ class ResilientStream(RESTStream[t.Any]):
     records_path: t.ClassVar[tuple[str, ...]] = ("data",)
     #: Which of the tap's rate budgets this stream's requests draw from.
     budget_name: t.ClassVar[str] = "api"
+    #: The setting holding this stream's base URL (named when the host cannot be reached).
+    url_setting: t.ClassVar[str] = "api_url"
+    #: Settings whose hosts may receive credentials when a response links elsewhere.
+    trusted_url_settings: t.ClassVar[tuple[str, ...]] = ("api_url",)
 
     def __init__(self, tap: ResilientTap, *args: t.Any, **kwargs: t.Any) -> None:
         """Attach the tap's shared runtime (budgets, auth, retry policy)."""
@@ -73,7 +79,7 @@ class ResilientStream(RESTStream[t.Any]):
     @property
     @override
     def url_base(self) -> str:
-        return str(self.config["api_url"]).rstrip("/")
+        return str(self.config[self.url_setting]).rstrip("/")
 
     @property
     @override
@@ -136,7 +142,7 @@ class ResilientStream(RESTStream[t.Any]):
                 if not self.runtime.host_reached and cannot_connect(exc):
                     msg = (
                         f"Cannot reach {self.url_base} ({type(exc).__name__}). "
-                        "Check the api_url setting and that the host is reachable."
+                        f"Check the {self.url_setting} setting and that the host is reachable."
                     )
                     raise ConfigurationError(msg) from None
                 raise
@@ -157,8 +163,13 @@ class ResilientStream(RESTStream[t.Any]):
     def check_body(self, body: t.Any, response: requests.Response) -> None:
         """Hook: raise for error envelopes that arrive with a 2xx status."""
 
-    @override
-    def validate_response(self, response: requests.Response) -> None:
+    def validate_status(self, response: requests.Response) -> t.Any:
+        """Check a response's status and body; return the decoded JSON body.
+
+        401 with a renewable token renews it; 429 and 5xx are retriable; other 4xx fail with
+        the vendor's message; a truncated body is retriable; a body that is not JSON is a
+        ``BadBodyError`` (two quick retries); error envelopes go to ``check_body``.
+        """
         self.runtime.host_reached = True
         status = response.status_code
         if status == 401 and self.authenticator.can_refresh:
@@ -175,16 +186,23 @@ class ResilientStream(RESTStream[t.Any]):
         except msgspec.DecodeError as exc:
             if is_truncated(exc) and response.content:
                 msg = (f"Truncated JSON ({len(response.content)} bytes) from "
-                       f"{_method(response)} {self.path}: {exc}")
+                       f"{_method(response)} {_path(response)}: {exc}")
                 raise RetriableAPIError(msg, response) from None
             msg = (f"{describe_response(response)} (HTTP {status} but not JSON: "
                    f"{response.headers.get('Content-Type') or 'no content type'})")
             raise BadBodyError(msg, response) from None
         self.check_body(body, response)
-        records = dig(body, self.records_path) if self.records_path else body
+        return body
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        body = self.validate_status(response)
+        # A bare JSON array is the page itself, whatever the envelope usually is.
+        records = body if isinstance(body, list) else dig(body, self.records_path)
         if not isinstance(records, list):
             where = ".".join(self.records_path) or "the top level"
-            msg = f"{describe_response(response)} (HTTP {status} without a list at {where})"
+            msg = (f"{describe_response(response)} (HTTP {response.status_code} without a "
+                   f"list at {where})")
             raise BadBodyError(msg, response)
         setattr(response, _RECORDS, records)
 
@@ -195,6 +213,98 @@ class ResilientStream(RESTStream[t.Any]):
             self.validate_response(response)
             records = getattr(response, _RECORDS)
         return records
+
+    # Requests outside pagination (async jobs) ------------------------------------------
+
+    def trusted_hosts(self) -> set[str]:
+        """Hosts of the configured URL settings: the only ones credentials are sent to."""
+        return {urlsplit(str(self.config[name])).netloc for name in self.trusted_url_settings
+                if self.config.get(name)}
+
+    def _prepare_json(self, method: str, url: str, body: t.Any) -> requests.PreparedRequest:
+        host = urlsplit(url).netloc
+        if host not in self.trusted_hosts():
+            msg = (f"The API pointed to {url.split('?', 1)[0]}, which is not a host of "
+                   f"{', '.join(self.trusted_url_settings)}: not sending credentials there.")
+            raise FatalAPIError(msg)
+        headers = dict(self.http_headers)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        return self.build_prepared_request(method=method, url=url, headers=headers,
+                                           json=body)
+
+    def _send_checked(self, prepared: requests.PreparedRequest,
+                      context: Context | None) -> requests.Response:
+        response = self.requests_session.send(self.authenticator(prepared), timeout=self.timeout,
+                                              allow_redirects=False)
+        self.validate_status(response)
+        return response
+
+    def send_json(self, method: str, url: str, *, body: t.Any = None,
+                  context: Context | None = None) -> tuple[requests.Response, t.Any]:
+        """An idempotent request (a poll, a result page) through the shared transport.
+
+        Budget, retries, 401 renewal and error messages as for pages; returns the response
+        and its decoded body.
+        """
+        send = self.request_decorator(self._send_checked)
+        response = send(self._prepare_json(method, url, body), context)
+        return response, decoded_body(response)
+
+    def submit_once(self, method: str, url: str, *, body: t.Any = None) -> tuple[
+            requests.Response, t.Any]:
+        """A request that must not run twice (it starts a job on the server).
+
+        Resent only when it provably did not reach the server or was refused before it ran:
+        connection refused, a 401 with a renewable token (once), a 429. A timeout, a dropped
+        connection or a 5xx fail at once: the job may already be running.
+        """
+        policy, budget = self.runtime.policy, self.runtime.budget(self.budget_name)
+        renewed = False
+        for attempt in range(1, policy.max_tries + 1):
+            budget.acquire()
+            prepared = self._prepare_json(method, url, body)
+            where = f"{method} {prepared.path_url.split('?', 1)[0]}"
+            try:
+                response = self.requests_session.send(
+                    self.authenticator(prepared), timeout=self.timeout, allow_redirects=False)
+            except requests.exceptions.ConnectionError as exc:
+                if cannot_connect(exc) and attempt < policy.max_tries:
+                    self._wait_before_resubmit(where, attempt, exc)
+                    continue
+                raise self._maybe_started(where, type(exc).__name__) from None
+            except requests.exceptions.Timeout as exc:
+                raise self._maybe_started(where, type(exc).__name__) from None
+            self.runtime.host_reached = True
+            status = response.status_code
+            if status == 401 and self.authenticator.can_refresh and not renewed:
+                self.authenticator.invalidate()
+                renewed = True
+                continue
+            if status == 429 and attempt < policy.max_tries:
+                self._wait_before_resubmit(where, attempt,
+                                           RetriableAPIError(describe_response(response), response))
+                continue
+            if status >= 500:
+                raise self._maybe_started(where, describe_response(response))
+            if not response.content and 200 <= status < 300:
+                return response, None
+            return response, self.validate_status(response)
+        msg = f"{where} was refused {policy.max_tries} times"
+        raise FatalAPIError(msg)
+
+    def _wait_before_resubmit(self, where: str, attempt: int, exc: BaseException) -> None:
+        wait = self.runtime.policy.wait_for(attempt, exc)
+        self.logger.warning("%s did not reach the server (%s): sending it again in %.1f s",
+                            where, redact(str(exc)[:200]), wait)
+        time.sleep(wait)
+
+    @staticmethod
+    def _maybe_started(where: str, reason: str) -> FatalAPIError:
+        return FatalAPIError(
+            f"{where} failed ({redact(reason)}) after it may have reached the server; it is not "
+            "sent again because that could start the job twice. Rerun the sync."
+        )
 
     # Record messages ------------------------------------------------------------------------
 
@@ -239,3 +349,7 @@ class ResilientStream(RESTStream[t.Any]):
 
 def _method(response: requests.Response) -> str:
     return response.request.method if response.request is not None else "GET"
+
+
+def _path(response: requests.Response) -> str:
+    return response.request.path_url.split("?", 1)[0] if response.request is not None else "?"
