@@ -14,6 +14,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from taps.shared.jobs import AsyncJobRunner, JobStatus
 from taps.shared.paging import OffsetPaginator
+from taps.shared.stream import ResilientStream
 
 RUN = "https://api.example.test/v1/reports/7/run"
 
@@ -138,3 +139,17 @@ def test_offsets_follow_rel_next_and_a_bare_array_is_one_page() -> None:
                     {"json": [{"id": 11}, {"id": 12}]}])
         assert [r["id"] for r in stream.get_records(None)] == [1, 11, 12]
     assert [q.qs["offset"] for q in m.request_history] == [["0"], ["10"]]
+
+
+class Plain(Things):
+    name = "plain"
+    check_body = ResilientStream.check_body  # the toolkit's default, not the test stream's
+
+
+def test_a_failure_inside_a_200_is_not_retried_by_default() -> None:
+    stream = Plain(tap=_stream()._tap)
+    with requests_mock.Mocker() as m:
+        m.get(URL, json={"statusCode": 412, "responseObject": {"errorMsg": "Bad owId"}})
+        with pytest.raises(FatalAPIError, match=r"Bad owId \(a failure reported inside HTTP 200"):
+            list(stream.get_records(None))
+        assert m.call_count == 1

@@ -8,7 +8,7 @@ import pytest
 import requests
 import requests_mock
 
-from taps.shared.errors import describe_response, envelope_message
+from taps.shared.errors import describe_response, envelope_message, failure_inside_success
 from taps.shared.redaction import MASK, install_log_redaction, redact, register_secrets
 
 
@@ -64,3 +64,29 @@ def test_redaction_in_logs_and_tracebacks(caplog: pytest.LogCaptureFixture) -> N
             log.exception("failed")
     assert secret not in caplog.text
     assert MASK in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"success": False, "error": {"message": "Invalid page size"}}, "Invalid page size"),
+        ({"error": "Please select columns for report creation", "field": "columns"},
+         "Please select columns for report creation (field columns)"),
+        ({"statusCode": 400, "responseObject": {"errorMsg": "Invalid conversion id.",
+                                                "errorCode": 400, "errorField": "zipcodes"}},
+         "Invalid conversion id. (field zipcodes)"),
+        ({"success": False, "errorObjects": {"error": "Forbidden !"}}, "Forbidden !"),
+        ({"message": "Invalid token"}, "Invalid token"),
+    ],
+)
+def test_iqm_error_shapes(body: object, expected: str) -> None:
+    assert envelope_message(body) == expected
+
+
+def test_failures_inside_a_2xx() -> None:
+    assert failure_inside_success({"success": True, "data": []}) is None
+    assert failure_inside_success({"statusCode": 200, "responseObject": {}}) is None
+    assert failure_inside_success({"statusCode": 412, "responseObject": {
+        "errorMsg": "Precondition failed"}}) == "Precondition failed"
+    assert failure_inside_success({"success": False}) == (
+        "the API reported a failure without a message")

@@ -22,30 +22,47 @@ def _text(value: t.Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def envelope_message(body: t.Any) -> str | None:  # noqa: PLR0912 - one branch per vendor
+def _error_object(item: t.Any) -> str:
+    if not isinstance(item, dict):
+        return _text(item)
+    text = " - ".join(_text(item[k]) for k in ("error", "reason") if item.get(k))
+    field = item.get("field") or item.get("errorField")
+    return f"{text} (field {field})" if field and text else text
+
+
+def _error_value(value: t.Any, body: dict[str, t.Any]) -> str | None:
+    """IQM's ``error``: a string (with ``field`` beside it) or ``{message}``."""
+    if isinstance(value, dict):
+        return envelope_message(value)
+    if isinstance(value, str) and value:
+        field = body.get("field")
+        return f"{value} (field {field})" if field else value
+    return None
+
+
+def envelope_message(body: t.Any) -> str | None:
     """The human message inside any of our vendors' error envelopes, or None.
 
-    Understands Amperity ``{status, message, request_id, trace_id}``, IQM
-    ``{success: false, errorObjects: [{error, reason, field}]}`` and Spring-style
-    ``{error, error_description}``, Adnuntius translatable messages ``{type, code, text, params}``
-    (alone or in a list) and Kissmetrics ``{meta: {status, message}}``.
+    Understands Amperity ``{status, message, request_id, trace_id}``; IQM v3
+    ``{success: false, errorObjects: [{error, reason, field}]}`` (a list or one object),
+    ``{error: {message}}`` and ``{error, field}``, and IQM v2
+    ``{statusCode, responseObject: {errorMsg, errorField}}``; Spring-style
+    ``{error, error_description}``; Adnuntius translatable messages ``{type, code, text,
+    params}`` (alone or in a list); Kissmetrics ``{meta: {status, message}}``.
     """
     if isinstance(body, list):
         parts = [m for m in (envelope_message(item) for item in body) if m]
         return "; ".join(parts) or None
     if not isinstance(body, dict):
         return None
-    if isinstance(body.get("errorObjects"), list) and body["errorObjects"]:
-        parts = []
-        for item in body["errorObjects"]:
-            if isinstance(item, dict):
-                text = " - ".join(_text(item[k]) for k in ("error", "reason") if item.get(k))
-                if item.get("field"):
-                    text += f" (field {item['field']})"
-                parts.append(text)
-            else:
-                parts.append(_text(item))
-        return "; ".join(p for p in parts if p) or None
+    objects = body.get("errorObjects")
+    if isinstance(objects, dict):
+        objects = [objects]
+    if isinstance(objects, list) and objects:
+        return "; ".join(p for p in map(_error_object, objects) if p) or None
+    inner = body.get("responseObject")
+    if isinstance(inner, dict) and inner.get("errorMsg"):
+        return _error_object({"error": inner["errorMsg"], "field": inner.get("errorField")})
     if "text" in body and ("code" in body or "type" in body):
         text = _text(body["text"])
         params = body.get("params")
@@ -60,9 +77,24 @@ def envelope_message(body: t.Any) -> str | None:  # noqa: PLR0912 - one branch p
         message = _text(body["message"])
         ids = [f"{k}={body[k]}" for k in ("request_id", "trace_id") if body.get(k)]
         return f"{message} ({', '.join(ids)})" if ids else message
-    if body.get("error_description") or body.get("error"):
+    if body.get("error_description"):
         return " - ".join(_text(body[k]) for k in ("error", "error_description") if body.get(k))
-    return None
+    return _error_value(body.get("error"), body)
+
+
+def failure_inside_success(body: t.Any) -> str | None:
+    """The message of a failure reported with HTTP 2xx, or None when the body is a success.
+
+    IQM marks failures with ``success: false`` (v3) or ``statusCode >= 400`` (v2); the HTTP
+    status is checked first, by the caller.
+    """
+    if not isinstance(body, dict):
+        return None
+    status = body.get("statusCode")
+    failed = body.get("success") is False or (isinstance(status, int) and status >= 400)
+    if not failed:
+        return None
+    return envelope_message(body) or "the API reported a failure without a message"
 
 
 #: Response headers that carry a vendor's request id, worth quoting to its support.

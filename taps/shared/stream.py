@@ -22,6 +22,7 @@ from taps.shared.errors import (
     ConfigurationError,
     cannot_connect,
     describe_response,
+    failure_inside_success,
     sentence,
 )
 from taps.shared.logs import quiet_known_noise
@@ -161,7 +162,14 @@ class ResilientStream(RESTStream[t.Any]):
         return FatalAPIError(message)
 
     def check_body(self, body: t.Any, response: requests.Response) -> None:
-        """Hook: raise for error envelopes that arrive with a 2xx status."""
+        """Hook: raise for error envelopes that arrive with a 2xx status (never retried).
+
+        By default a body that says ``success: false`` or ``statusCode >= 400`` fails.
+        """
+        if failure_inside_success(body) is not None:
+            msg = (f"{describe_response(response)} (a failure reported inside HTTP "
+                   f"{response.status_code}: not retried)")
+            raise FatalAPIError(msg)
 
     def validate_status(self, response: requests.Response) -> t.Any:
         """Check a response's status and body; return the decoded JSON body.
