@@ -13,7 +13,7 @@ from emulators.framework.server import SLOW_EXTRA_SECONDS, serve
 VENDORS: dict[str, str | None] = {
     "adnuntius": "emulators.adnuntius.api",
     "amperity": "emulators.amperity.api",
-    "iqm": None,
+    "iqm": "emulators.iqm.api",
     "kissmetrics": None,
 }
 
@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="status for a missing or unsupported api-version (Amperity)")
     parser.add_argument("--page-base", type=int, choices=(0, 1), default=0,
                         help="number of the first page of page-numbered lists (Adnuntius)")
+    parser.add_argument("--token-response", choices=("enveloped", "raw", "mixed"),
+                        default="mixed",
+                        help="token answer form: {success, data} or raw OAuth; mixed = login "
+                             "enveloped, refresh raw, as the docs show them (IQM)")
     return parser
 
 
