@@ -153,10 +153,14 @@ def test_resume_after_kill_loses_nothing(sig: signal.Signals) -> None:
         config = {**emulator.tap_config, "page_size": 20, "profile_page_size": 50}
         counts = emulator.counts()
         proc = subprocess.Popen(tap_args("tap-amperity", config, Path(tmp)), env=tap_env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         lines = _stream_until(proc, records_wanted=counts["audit_events"] + 120)
         proc.send_signal(sig)
-        rest, _ = proc.communicate(timeout=60)
+        # Read the rest through the same buffered reader: communicate() would skip what
+        # the reader has already buffered but not yet returned.
+        assert proc.stdout is not None
+        rest = proc.stdout.read()
+        proc.wait(timeout=60)
         first = TapRun.parse(proc.returncode, "".join(lines) + rest, "")
         if sig == signal.SIGTERM:
             assert proc.returncode == 143, "SIGTERM should exit 128 + 15 after its final STATE"
