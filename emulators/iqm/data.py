@@ -67,6 +67,9 @@ class Dataset:
                      "saved_reports": math.ceil(scale / 20) + 2}
         self.today = int(started // DAY)
         self.start_day = self.today - 30  # the first line's start_date
+        #: Generated times and statuses are relative to midnight UTC of the start day, so
+        #: one seed gives the same records all day.
+        self.anchor = self.today * DAY
         #: stream -> creation times of records added by /mutate
         self.added: dict[str, list[int]] = {s: [] for s in STREAMS}
         #: (stream, index) -> modification time of edited records
@@ -88,7 +91,7 @@ class Dataset:
             return self.added[stream][i - self.base[stream]]
         span = 400 * DAY
         step = span // self.base[stream]
-        return int(self.started) - span - 3600 + i * step + self.h(3, len(stream), i) % max(
+        return self.anchor - span - 3600 + i * step + self.h(3, len(stream), i) % max(
             step, 1)
 
     def _modified(self, stream: str, i: int) -> int:
@@ -96,7 +99,7 @@ class Dataset:
         if edited:
             return edited
         created = self._created(stream, i)
-        return created + self.h(4, len(stream), i) % max(int(self.started) - 120 - created, 1)
+        return created + self.h(4, len(stream), i) % max(self.anchor - 120 - created, 1)
 
     def _name(self, stream: str, i: int, label: str) -> str:
         h = self.h(5, len(stream), i)
@@ -111,7 +114,7 @@ class Dataset:
         if plan is not None:
             return plan
         h = self.h(10, i)
-        now = int(self.started)
+        now = self.anchor
         if i >= self.base["campaigns"]:
             start = self._created("campaigns", i) + 30 * DAY
             end, status, delivers = start + 30 * DAY, "pending", False
