@@ -64,7 +64,8 @@ Reports
   required and has no effect; ``timezoneName`` is ignored (``timezoneId`` decides);
 - rows hold the date fields, each dimension's fields and the requested metric columns
   (budget columns only with the campaign dimension); ``total`` holds every requested column,
-  nulls for dimension fields; rows without impressions are left out; sort ties keep (date,
+  nulls for dimension fields; rows without any count are left out (a
+  split cell may hold reach but no impressions); sort ties keep (date,
   dimension ids) order; ``id`` runs a saved report's stored definition;
 - timezone ids from 500 on (the docs name no id for those zones); the dimension-metrics
   catalogue beyond the example's entries.

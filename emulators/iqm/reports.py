@@ -198,7 +198,7 @@ class Reports:
                         _add(acc, (b, *merged), split, weight, money)
         rows, grand = [], [0] * 9
         for key, vector in sorted(acc.items()):
-            if not vector[0]:
+            if not any(vector[:6]):  # GUESS: a row needs some delivery
                 continue
             grand = [g + v for g, v in zip(grand, vector, strict=True)]
             row = dict(buckets[key[0]][0])

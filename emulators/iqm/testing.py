@@ -68,7 +68,7 @@ class Client:
 def report_body(start_ms: int, end_ms: int, dims: list[str], *, tz_id: int = 11,
                 tz_name: str = "UTC", columns: list[str] | None = None,
                 request_type: int = 1, page: int = 1, size: int = 1000,
-                sort: str = "+campaignId") -> dict[str, t.Any]:
+                sort: str = "+impressions") -> dict[str, t.Any]:
     """An execute body as the spec's example writes one."""
     return {"dimensions": json.dumps([{"filter": d} for d in dims]),
             "columns": columns or ["impressions", "clicks", "spent", "mediaSpent", "dataCost",
