@@ -95,6 +95,8 @@ class VendorAPI(t.Protocol):
         The answer to a request the limiter refused; ``retry_after_seconds`` is when the
         next request would be allowed (for an exact ``Retry-After``). Without it the
         framework answers ``error(request, 429, "Too many requests: rate limit exceeded.")``.
+    ``vendor_stats(self) -> dict[str, t.Any]``
+        Extra keys merged into ``/_emulator/stats`` (e.g. how often each query was started).
     ``count_rejected: bool`` (attribute)
         True when the vendor documents that refused requests count against the limit.
 

@@ -158,6 +158,8 @@ class EmulatorApp:
             "by_fault": dict(self.by_fault),
             "max_requests_in_rate_window": primary,
             **{f"max_requests_in_{name}_rate_window": v for name, v in windows.items()},
+            **(vendor_stats() if (vendor_stats := getattr(self.api, "vendor_stats", None))
+               else {}),
         }
 
     def _control(self, request: Request) -> Response:
