@@ -14,7 +14,7 @@ VENDORS: dict[str, str | None] = {
     "adnuntius": "emulators.adnuntius.api",
     "amperity": "emulators.amperity.api",
     "iqm": "emulators.iqm.api",
-    "kissmetrics": None,
+    "kissmetrics": "emulators.kissmetrics.api",
 }
 
 
@@ -42,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
                         default="mixed",
                         help="token answer form: {success, data} or raw OAuth; mixed = login "
                              "enveloped, refresh raw, as the docs show them (IQM)")
+    parser.add_argument("--bare-lists", action="store_true",
+                        help="lists as whole bare JSON arrays, as the docs draw them (Kissmetrics)")
+    parser.add_argument("--query-polls", type=int, default=3,
+                        help="status polls that answer 'not completed' before a query is done")
+    parser.add_argument("--results-limit-cap", type=int, default=1000,
+                        help="largest page of query results the server returns (Kissmetrics)")
+    parser.add_argument("--problem-reports", action="store_true",
+                        help="add a report whose query never completes and one that fails")
     return parser
 
 
