@@ -1,7 +1,8 @@
-"""README, meltano.yml and .env.example stay in step with the taps."""
+"""README, meltano.yml and .env.example stay in step with the taps (every tap in TAPS)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
@@ -11,10 +12,44 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from generated_blocks import TAPS  # noqa: E402
+
 BUILT_IN = ("stream_maps", "stream_map_config", "faker_config", "flattening_", "batch_config")
 MELTANO_SCHEMA = next((ROOT / ".venv-meltano" / "lib").glob(
     "python3*/site-packages/meltano/schemas/meltano.schema.json"), ROOT / "missing")
 PG_TARGET = ROOT / ".meltano" / "loaders" / "target-postgres" / "venv" / "bin" / "target-postgres"
+#: Words each tap's --about description must hold: how to authenticate, where credentials are.
+CREDENTIAL_WORDS = {
+    "tap-amperity": ("access token", "OAuth client credentials", "tenant ID",
+                     "Settings > Security > API keys"),
+    "tap-adnuntius": ("API key", "username and password", "network", "Admin UI > API keys",
+                      "two-factor"),
+}
+#: The settings a copied .env.example may carry as (empty) active lines: credentials only.
+CREDENTIAL_SUFFIXES = ("_TENANT", "_ACCESS_TOKEN", "_NETWORK", "_API_KEY", "_HOST", "_USER",
+                       "_PASSWORD", "_DATABASE")
+#: Commented .env.example values that are not the tap's default (the prod environment's).
+NOT_DEFAULTS = {"start_date"}
+
+
+def _vendor(tap: str) -> str:
+    return tap.removeprefix("tap-")
+
+
+def _prefix(tap: str) -> str:
+    return tap.upper().replace("-", "_") + "_"
+
+
+def test_every_tap_has_its_readme_section_and_markers() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for tap in TAPS:
+        assert f"\n## {tap}\n" in readme, tap
+        assert f"<!-- settings:{tap}:begin -->" in readme, tap
+        assert f"### Known unknowns ({_meltano_plugin(tap)['label']})" in readme, tap
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{tap}` |"))
+        assert row.split("|")[2].strip() == "available", tap
 
 
 def test_settings_tables_match_about_output() -> None:
@@ -23,13 +58,14 @@ def test_settings_tables_match_about_output() -> None:
     assert result.returncode == 0, result.stdout
 
 
-def test_every_declared_setting_is_documented() -> None:
-    from taps.amperity.tap import TapAmperity  # noqa: PLC0415
-
+@pytest.mark.parametrize("tap", TAPS)
+def test_every_declared_setting_is_documented(tap: str) -> None:
     readme = (ROOT / "README.md").read_text()
-    for name in TapAmperity.config_jsonschema["properties"]:
+    section = readme.split(f"<!-- settings:{tap}:begin -->", 1)[1].split(
+        f"<!-- settings:{tap}:end -->", 1)[0]
+    for name in _about(tap)["settings"]["properties"]:
         if not name.startswith(BUILT_IN):
-            assert f"| {name} |" in readme, name
+            assert f"| {name} |" in section, name
 
 
 def _meltano_plugin(name: str) -> dict:
@@ -39,15 +75,21 @@ def _meltano_plugin(name: str) -> dict:
     return next(p for p in plugins if p["name"] == name)
 
 
-def _about(tap: str = "tap-amperity") -> dict:
+@functools.cache
+def _about(tap: str) -> dict:
     result = subprocess.run([str(Path(sys.executable).parent / tap), "--about", "--format=json"],
                             capture_output=True, text=True, check=True)
     return json.loads(result.stdout)
 
 
-@pytest.fixture(scope="module")
-def about() -> dict:
-    return _about()
+@pytest.fixture(params=TAPS)
+def tap(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def about(tap: str) -> dict:
+    return _about(tap)
 
 
 def test_meltano_yml_is_valid_for_meltanos_own_schema() -> None:
@@ -81,10 +123,10 @@ def _limits(spec: dict) -> str:
     return f" At most {high}." if high is not None else ""
 
 
-def test_meltano_declares_every_tap_setting_with_its_default(about: dict) -> None:
+def test_meltano_declares_every_tap_setting_with_its_default(tap: str, about: dict) -> None:
     """As a Hub definition: every --about setting (SDK built-ins included), kind, value, secret."""
     schema = about["settings"]["properties"]
-    declared = {s["name"]: s for s in _meltano_plugin("tap-amperity")["settings"]}
+    declared = {s["name"]: s for s in _meltano_plugin(tap)["settings"]}
     assert list(declared) == list(schema)
     for builtin in ("stream_maps", "stream_map_config", "flattening_enabled",
                     "flattening_max_depth", "batch_config", "faker_config"):
@@ -103,14 +145,18 @@ def test_meltano_declares_every_tap_setting_with_its_default(about: dict) -> Non
         assert setting["description"] in {text, text + _limits(spec)}, name
 
 
-def test_meltano_capabilities_match_about(about: dict) -> None:
-    assert sorted(_meltano_plugin("tap-amperity")["capabilities"]) == sorted(about["capabilities"])
+def test_meltano_capabilities_match_about(tap: str, about: dict) -> None:
+    assert sorted(_meltano_plugin(tap)["capabilities"]) == sorted(about["capabilities"])
 
 
-def test_extractor_carries_hub_metadata() -> None:
-    plugin = _meltano_plugin("tap-amperity")
+def test_extractor_carries_hub_metadata(tap: str) -> None:
+    plugin = _meltano_plugin(tap)
     for field in ("label", "description", "docs", "repo", "namespace", "executable"):
         assert plugin.get(field), field
+    assert plugin["executable"] == tap
+    assert plugin["namespace"] == tap.replace("-", "_")
+    assert plugin["pip_url"] == "-e ."
+    assert plugin["docs"] == f"README.md#{tap}"
     # Hub-only fields: Meltano's schema accepts them only as annotations.
     hub = plugin["annotations"]["hub"]
     assert hub["keywords"]
@@ -118,11 +164,45 @@ def test_extractor_carries_hub_metadata() -> None:
     assert hub["maintenance_status"] in {"active", "beta", "development", "inactive", "unknown"}
 
 
+def test_settings_groups_name_declared_settings(tap: str) -> None:
+    """Each group of settings_group_validation is one auth mode of settings the tap declares."""
+    plugin = _meltano_plugin(tap)
+    declared = {s["name"] for s in plugin["settings"]}
+    groups = plugin["settings_group_validation"]
+    assert len(groups) >= 2, "one group per auth mode"
+    for group in groups:
+        assert set(group) <= declared, group
+    expected = {"tap-amperity": [["tenant", "access_token"],
+                                 ["tenant", "client_id", "client_secret"]],
+                "tap-adnuntius": [["network", "api_key"], ["network", "username", "password"]]}
+    assert groups == expected[tap]
+
+
+def test_every_tap_has_jobs_a_schedule_and_demo_settings(tap: str) -> None:
+    yaml = pytest.importorskip("yaml")
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    vendor = _vendor(tap)
+    jobs = {job["name"]: job["tasks"] for job in project["jobs"]}
+    assert jobs[f"{vendor}-to-duckdb"] == [f"{tap} target-duckdb"]
+    assert jobs[f"{vendor}-to-postgres"] == [f"{tap} target-postgres"]
+    assert any(s["job"].startswith(f"{vendor}-to-") for s in project["schedules"])
+    declared = {s["name"] for s in _meltano_plugin(tap)["settings"]}
+    for env in project["environments"]:
+        for plugin in env.get("config", {}).get("plugins", {}).get("extractors", []):
+            if plugin["name"] == tap:
+                assert set(plugin.get("config", {})) <= declared, (env["name"], plugin)
+    readme = (ROOT / "README.md").read_text()
+    for command in (f"meltano run {vendor}-to-postgres",
+                    f"--environment=prod run {tap} target-postgres"):
+        assert command in readme, command
+
+
 def test_loaders_land_each_tap_in_its_schema_and_hold_no_password() -> None:
     yaml = pytest.importorskip("yaml")
     text = (ROOT / "meltano.yml").read_text()
     project = yaml.safe_load(text)
-    assert _meltano_plugin("tap-amperity")["load_schema"] == "amperity"
+    for tap in TAPS:
+        assert _meltano_plugin(tap)["load_schema"] == _vendor(tap)
     for loader in ("target-duckdb", "target-postgres"):
         settings = {s["name"]: s for s in _meltano_plugin(loader)["settings"]}
         assert settings["default_target_schema"]["value"] == "$MELTANO_EXTRACT__LOAD_SCHEMA"
@@ -165,20 +245,16 @@ def _about_of(executable: Path) -> dict:
     return json.loads(result.stdout)
 
 
-def test_about_describes_streams_auth_and_credentials(about: dict) -> None:
-    from taps.amperity import streams  # noqa: PLC0415
-
+def test_about_describes_streams_auth_and_credentials(tap: str, about: dict) -> None:
     description = about["description"]
-    names = [cls.name for cls in vars(streams).values()
-             if isinstance(cls, type) and isinstance(getattr(cls, "name", None), str)
-             and cls.__module__ == streams.__name__ and "name" in vars(cls)]
+    # Every stream has its schema file, and every stream is named in the description.
+    names = [path.stem for path in (ROOT / "schemas" / _vendor(tap)).glob("*.json")]
     assert names
     for name in names:
         assert f"`{name}`" in description, name
-    for words in ("access token", "OAuth client credentials", "tenant ID",
-                  "Settings > Security > API keys"):
+    for words in CREDENTIAL_WORDS[tap]:
         assert words in description, words
-    markdown = subprocess.run([str(Path(sys.executable).parent / "tap-amperity"), "--about",
+    markdown = subprocess.run([str(Path(sys.executable).parent / tap), "--about",
                                "--format=markdown"], capture_output=True, text=True,
                               check=True).stdout
     assert description in markdown
@@ -186,13 +262,33 @@ def test_about_describes_streams_auth_and_credentials(about: dict) -> None:
     assert "\nBuilt with the [Meltano Singer SDK]" in markdown
 
 
-def test_env_example_lists_every_setting() -> None:
-    from taps.amperity.tap import TapAmperity  # noqa: PLC0415
+def _env_example_lines() -> dict[str, tuple[bool, str]]:
+    """Variable -> (commented out?, value) of every assignment in .env.example."""
+    lines = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        commented = line.startswith("# ")
+        assignment = line.removeprefix("# ")
+        if re.match(r"[A-Z][A-Z0-9_]*=", assignment):
+            key, _, value = assignment.partition("=")
+            lines[key] = (commented, value)
+    return lines
 
-    text = (ROOT / ".env.example").read_text()
-    for name in TapAmperity.config_jsonschema["properties"]:
-        if not name.startswith(BUILT_IN):
-            assert f"TAP_AMPERITY_{name.upper()}=" in text, name
+
+def test_env_example_lists_every_setting(tap: str, about: dict) -> None:
+    """Every setting, built-ins included; optional ones commented out with their default."""
+    lines = _env_example_lines()
+    properties = about["settings"]["properties"]
+    groups = _meltano_plugin(tap)["settings_group_validation"]
+    for name, spec in properties.items():
+        key = f"{_prefix(tap)}{name.upper()}"
+        assert key in lines, key
+        commented, value = lines[key]
+        # Active (and empty) exactly when the first auth mode needs it.
+        assert commented == (name not in groups[0]), key
+        if "default" in spec and name not in NOT_DEFAULTS:
+            default = spec["default"]
+            text = json.dumps(default) if not isinstance(default, str) else default
+            assert value == text, f"{key}={value}, but the tap's default is {text}"
 
 
 def test_duckdb_loader_keeps_the_pin() -> None:
@@ -207,8 +303,7 @@ def test_env_example_carries_no_demo_values() -> None:
     for line in active:
         key, _, value = line.partition("=")
         assert value == "", f"{key} has a value in .env.example"
-        assert key.endswith(("_TENANT", "_ACCESS_TOKEN", "_HOST", "_USER", "_PASSWORD",
-                             "_DATABASE")), key
+        assert key.endswith(CREDENTIAL_SUFFIXES), key
     text = (ROOT / ".env.example").read_text()
     assert "demo.duckdb" not in text
 
@@ -216,7 +311,8 @@ def test_env_example_carries_no_demo_values() -> None:
 def test_readme_shows_meltano_4_commands_schedules_and_nested_selection() -> None:
     readme = (ROOT / "README.md").read_text()
     for command in ("meltano config list tap-amperity", "meltano select tap-amperity --list",
-                    "meltano schedule list", "meltano run amperity-to-postgres"):
+                    "meltano schedule list", *(f"meltano run {_vendor(tap)}-to-postgres"
+                                               for tap in TAPS)):
         assert command in readme, command
     for old in ("meltano config tap-amperity list", "meltano select tap-amperity --list-all"):
         assert old not in readme, old
