@@ -32,14 +32,18 @@ mkdir -p output
   cat .meltano-install.log >&2
   exit 1
 }
-# uv compiles only when it installs something: venvs made before bytecode was switched on
-# are compiled once here (a stamp marks them). Some plugin dependencies ship Python 2 files
-# that cannot compile; they are never imported.
+# uv compiles only what it installs itself with bytecode on: venvs made before bytecode was
+# switched on, or given a package by a plain `pip install` since, are compiled here. A stamp
+# marks a compiled venv; installing a package changes site-packages, which is then newer
+# than the stamp. Some plugin dependencies ship Python 2 files that cannot compile; they are
+# never imported.
 for venv in .venv .venv-meltano .meltano/*/*/venv; do
-  if [ -x "$venv/bin/python" ] && [ ! -e "$venv/.bytecode-compiled" ]; then
+  if [ -x "$venv/bin/python" ]; then
     site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-    "$venv/bin/python" -m compileall -q -j0 "$site" > /dev/null 2>&1 || true
-    touch "$venv/.bytecode-compiled"
+    if [ ! -e "$venv/.bytecode-compiled" ] || [ "$site" -nt "$venv/.bytecode-compiled" ]; then
+      "$venv/bin/python" -m compileall -q -j0 "$site" > /dev/null 2>&1 || true
+      touch "$venv/.bytecode-compiled"
+    fi
   fi
 done
 # Editable installs (the taps themselves, `pip_url: -e .`) are not in site-packages.

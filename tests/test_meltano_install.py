@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from generated_blocks import TAPS  # noqa: E402
+
 MELTANO_PYTHON = ROOT / ".venv-meltano" / "bin" / "python"
 VENVS = [ROOT / ".venv", ROOT / ".venv-meltano",
          *sorted((ROOT / ".meltano").glob("*/*/venv"))]
@@ -58,10 +62,14 @@ def test_venv_is_installed_with_bytecode(venv: Path) -> None:
     assert len([s for s in sources if s in compiled]) >= 0.95 * len(sources), venv
 
 
-def test_tap_start_up_imports_are_compiled() -> None:
+@pytest.mark.parametrize("tap", TAPS)
+def test_tap_start_up_imports_are_compiled(tap: str) -> None:
+    """In the project's venv and in the tap's own Meltano venv (``meltano install``)."""
     pythons = [Path(sys.executable)]
-    tap_venv = ROOT / ".meltano" / "extractors" / "tap-amperity" / "venv" / "bin" / "python"
-    if tap_venv.exists():
+    tap_venv = ROOT / ".meltano" / "extractors" / tap / "venv" / "bin" / "python"
+    if MELTANO_PYTHON.exists():
+        assert tap_venv.exists(), f"{tap} is not installed by meltano install"
         pythons.append(tap_venv)
+    module = f"taps.{tap.removeprefix('tap-')}.tap"
     for python in pythons:
-        assert _missing_bytecode(python, [*STARTUP, "taps.amperity.tap"]) == [], python
+        assert _missing_bytecode(python, [*STARTUP, module]) == [], python
