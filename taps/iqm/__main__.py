@@ -1,0 +1,5 @@
+"""``python -m taps.iqm``."""
+
+from taps.iqm.tap import main
+
+main()

@@ -1,0 +1,80 @@
+"""The IQM base stream: bearer + workspace header, v3/v2 envelopes, ids and timestamps."""
+
+from __future__ import annotations
+
+import importlib.resources
+import typing as t
+
+from singer_sdk import SchemaDirectory, StreamSchema
+from typing_extensions import override
+
+from taps.shared.errors import ConfigurationError, describe_response, sentence
+from taps.shared.stream import ResilientStream
+from taps.shared.timestamps import iso_utc
+
+if t.TYPE_CHECKING:
+    import requests
+    from singer_sdk.helpers.types import Context, Record
+
+SCHEMAS = SchemaDirectory(importlib.resources.files("taps.schemas") / "iqm")
+
+
+def _types(spec: dict[str, t.Any]) -> set[str]:
+    kind = spec.get("type", [])
+    return {kind} if isinstance(kind, str) else set(kind)
+
+
+def normalise(value: t.Any, spec: dict[str, t.Any]) -> t.Any:
+    """``value`` shaped by its schema: numeric-string ids to integers, timestamps to ISO UTC.
+
+    Timestamps arrive as epoch seconds, milliseconds or ISO text, even within one object;
+    each value is read by its magnitude. Unreadable values stay as they are.
+    """
+    if value is None:
+        return None
+    types = _types(spec)
+    if spec.get("format") == "date-time":
+        try:
+            return iso_utc(value)
+        except ValueError:
+            return value
+    if "integer" in types and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if isinstance(value, dict) and "properties" in spec:
+        props = spec["properties"]
+        return {k: normalise(v, props[k]) if k in props else v for k, v in value.items()}
+    if isinstance(value, list) and isinstance(spec.get("items"), dict):
+        return [normalise(item, spec["items"]) for item in value]
+    return value
+
+
+def forbidden(message: str, ow_id: t.Any, source: str) -> ConfigurationError:
+    """IQM's 403 ("Forbidden!"): the workspace id or the account's permissions."""
+    return ConfigurationError(sentence(
+        message, f"IQM refused workspace {ow_id} (from {source or 'the login'}): check the "
+        "ow_id setting (the Organization Workspace ID this login belongs to) and that the "
+        "account has permission to read this resource, or deselect the stream"))
+
+
+class IQMStream(ResilientStream):
+    """An IQM stream: one login and workspace per run, readable 401/403s, normalised rows."""
+
+    schema = StreamSchema(SCHEMAS)
+    records_path = ("data", "data")
+
+    @override
+    def client_error(self, response: requests.Response) -> Exception:
+        message = describe_response(response)
+        if response.status_code == 403:
+            auth = self.authenticator
+            return forbidden(message, getattr(auth, "_ow_id", None),
+                             getattr(auth, "ow_id_source", ""))
+        if response.status_code == 401:
+            return ConfigurationError(sentence(
+                message, "IQM rejected the access token twice: check client_id, "
+                "client_secret, username and password"))
+        return super().client_error(response)
+
+    @override
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        return normalise(row, self.schema)
