@@ -228,6 +228,12 @@ def _int(request: Request, name: str, default: int, least: int) -> int:
 
 def build(args: argparse.Namespace) -> KissmetricsAPI:
     """The emulator for ``tap-emulator kissmetrics`` and its options."""
+    if int(getattr(args, "query_polls", 3)) < 0:
+        msg = "--query-polls must be 0 or more"
+        raise ValueError(msg)
+    if int(getattr(args, "results_limit_cap", 1000)) < 1:
+        msg = "--results-limit-cap must be at least 1"
+        raise ValueError(msg)
     return KissmetricsAPI(seed=args.seed, scale=args.scale,
                           rate_limit=parse_rate(args.rate_limit) if args.rate_limit else None,
                           bare_lists=bool(getattr(args, "bare_lists", False)),
