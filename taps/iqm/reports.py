@@ -89,8 +89,9 @@ class ReportSpec:
     def schema(self) -> dict[str, t.Any]:
         """The stream schema, typed from the shipped metadata."""
         props: dict[str, t.Any] = {
-            "date": md.json_type(md.STR, "Local day (daily) or first day of the week or month "
-                                       f"in {self.timezone}, YYYY-MM-DD."),
+            "date": {**md.json_type(md.STR, "Local day (daily) or first day of the week or "
+                                            f"month in {self.timezone}, YYYY-MM-DD."),
+                     "format": "date"},
         }
         if self.request_type != 1:
             props["dateRange"] = md.json_type(md.STR, "IQM's MM/DD/YYYY - MM/DD/YYYY range.")
