@@ -1,4 +1,4 @@
-"""Schemathesis against the Amperity emulator with each of Amperity's OpenAPI files.
+"""Schemathesis against the Amperity emulator with each of Amperity's OpenAPI files (and IQM's).
 
 Checks: schemathesis's defaults plus negative_data_rejection, positive_data_acceptance,
 missing_required_header and unsupported_method. The only exclusions are the spec's own
@@ -19,6 +19,9 @@ import pytest
 import requests
 
 from emulators.amperity.spec_conflicts import KNOWN_CONFLICTS, OPAQUE_PARAMETERS
+from emulators.iqm.api import ROUTES
+from emulators.iqm.spec_conflicts import KNOWN_CONFLICTS as IQM_CONFLICTS
+from emulators.iqm.testing import Client
 from emulators.process import EmulatorProcess
 
 pytest.importorskip("schemathesis")
@@ -119,6 +122,61 @@ def test_schemathesis_finds_nothing(emulator: EmulatorProcess, spec: str, tmp_pa
     summary = [line for line in result.stdout.splitlines() if "generated" in line]
     failures = failures_by_check(tmp_path / "report")
     conflicts = [k for k in KNOWN_CONFLICTS if k[0] == spec]
+    print(f"{spec}: {summary[-1].strip() if summary else '?'}; failures {dict(failures)}; "
+          f"known conflicts {len(conflicts)}")
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert not failures
+
+
+# IQM --------------------------------------------------------------------------------------
+# The same checks over the operations the IQM emulator serves (each spec file filtered to
+# them); exclusions are the spec's own contradictions in ``emulators/iqm/spec_conflicts.py``.
+
+IQM_SPECS = SPECS.parent / "iqm"
+IQM_MAX_EXAMPLES = 25
+
+
+@pytest.fixture(scope="module")
+def iqm_emulator() -> t.Iterator[EmulatorProcess]:
+    with EmulatorProcess("iqm", "--seed", "11", "--scale", "30", "--token-ttl", "3600",
+                         "--rate-limit", "1000000/60") as emu:
+        yield emu
+
+
+def iqm_config_file(spec: str, path: Path) -> Path:
+    lines = ["[generation]", "deterministic = true", "",
+             *(f"[checks.{name}]\nenabled = {str(name in CHECKS).lower()}\n"
+               for name in ALL_CHECKS)]
+    for (conflict_spec, operation_id, check), _reason in IQM_CONFLICTS.items():
+        if conflict_spec == spec:
+            lines += ["[[operations]]", f"include-operation-id = {toml_value(operation_id)}",
+                      f"[operations.checks.{check}]", "enabled = false", ""]
+    path.write_text("\n".join(lines))
+    return path
+
+
+@pytest.mark.skipif(not IQM_SPECS.is_dir(), reason=f"IQM specs not found at {IQM_SPECS}")
+@pytest.mark.parametrize("spec", ["mcp-cmp.json", "mcp-creative.json", "mcp-audience.json",
+                                  "mcp-conversion.json", "mcp-reports.json", "mcp-master.json",
+                                  "mcp-user.json"])
+def test_iqm_schemathesis_finds_nothing(iqm_emulator: EmulatorProcess, spec: str,
+                                        tmp_path: Path) -> None:
+    client = Client(iqm_emulator)
+    names = "|".join(f"{method} {path}" for path, (methods, _) in ROUTES.items()
+                     for method in methods if path.startswith("/api/v3/") and "oauth" not in path)
+    config = iqm_config_file(spec, tmp_path / "schemathesis.toml")
+    cli = Path(sys.executable).parent / "schemathesis"
+    command = [str(cli), "--config-file", str(config), "run", str(IQM_SPECS / spec),
+               "--url", iqm_emulator.base_url, "--include-name-regex", f"^({names})$",
+               "-H", f"Authorization: Bearer {client.access}", "-H", "X-IAA-OW-ID: 200001",
+               "--max-examples", str(IQM_MAX_EXAMPLES), "--seed", "1", "--workers", "1",
+               "--no-color", "--generation-database", "none",
+               "--report", "ndjson", "--report-dir", str(tmp_path / "report")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False,
+                            cwd=tmp_path)
+    summary = [line for line in result.stdout.splitlines() if "generated" in line]
+    failures = failures_by_check(tmp_path / "report")
+    conflicts = [k for k in IQM_CONFLICTS if k[0] == spec]
     print(f"{spec}: {summary[-1].strip() if summary else '?'}; failures {dict(failures)}; "
           f"known conflicts {len(conflicts)}")
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

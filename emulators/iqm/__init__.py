@@ -38,8 +38,11 @@ Lists
   ``errorObjects`` (``{"success":false,"error":{"message":...}}`` on ``audience/list``, as
   documented there); ``pageNo`` below 1 is the first page except on ``audience/list`` (422);
   ``reports/list`` ``pageNo=-1`` returns everything; the v2 lists clamp their sizes;
-- a body field of the wrong type, invalid JSON or a bad comma id list: 400 with
-  ``errorObjects`` (``field`` set);
+- a body field of the wrong type, invalid JSON, a missing body where the spec marks it
+  required (all POSTs but ``crt/creatives/list``) or a bad comma id list: 400 with
+  ``errorObjects`` (``field`` set); a known path with another method: 405 with ``Allow``;
+  an unknown path: 404; ``POST /api/v3/ra/reports/list`` (``fetchReportList``) pages like
+  the GET with ``noOfEntries``;
 - filters: ``owIds`` without the workspace select nothing; ``searchField`` matches id or name;
   the creatives' ``startTime``/``endTime`` filter ``createdAt``; ``ids`` put those first;
   ``responseFields`` ``id`` is the campaign id; conversions filter ``typeIds`` 1 pixel / 2

@@ -22,6 +22,7 @@ from emulators.iqm.lists import (
     CAMPAIGN_FIELDS,
     CREATIVE_FIELDS,
     IO_FIELDS,
+    ODD_ORDER,
     Lists,
     Page,
 )
@@ -40,22 +41,25 @@ EXECUTE_FIELDS = {"id": "int32", "reportName": "str", "startDate": "int64", "end
                   "timezoneName": "str", "resultType": "str", "fileType": "int32",
                   "filters": "obj", "internalRequest": "bool", "pageNo": "int32",
                   "noOfEntries": "int32", "sortBy": "str", "searchField": "str"}
-#: path -> (method, the spec's 403 text). mcp-cmp writes "Forbidden!", the others
+REPORT_LIST_FIELDS = {"pageNo": "int32", "noOfEntries": "int32", "sortBy": "str",
+                      "searchField": "str", "customerIds": "str", "owId": "int32",
+                      "uowId": "int32", "sortCriteriaMap": "strmap", "order": ODD_ORDER}
+#: path -> (methods, the spec's 403 text). mcp-cmp writes "Forbidden!", the others
 #: "Forbidden !" (research 10); GUESS: master and the v2 lists (no 403 documented).
 ROUTES: dict[str, tuple[str, str]] = {
-    TOKEN_PATH: ("POST", ""),
-    "/api/v3/ua/user/ow-id": ("GET", ""),
-    "/api/v3/master/timezones": ("GET", "Forbidden!"),
-    "/api/v3/cmp/basic/list": ("POST", "Forbidden!"),
-    "/api/v3/cmp/io/basic/list": ("POST", "Forbidden!"),
-    "/api/v3/crt/creatives/list": ("POST", "Forbidden !"),
-    "/api/v3/audience/list": ("POST", "Forbidden !"),
-    "/api/v3/conversion/list": ("GET", "Forbidden !"),
-    "/api/v3/ra/reports/list": ("GET", "Forbidden !"),
-    "/api/v3/ra/report/dimension-metrics/detail": ("GET", "Forbidden !"),
-    "/api/v3/ra/report/execute": ("POST", "Forbidden !"),
-    "/api/v2/cmp/campaigns/list": ("GET", "Forbidden!"),
-    "/api/v2/cmp/campaigns/data": ("GET", "Forbidden!"),
+    TOKEN_PATH: (("POST",), ""),
+    "/api/v3/ua/user/ow-id": (("GET",), ""),
+    "/api/v3/master/timezones": (("GET",), "Forbidden!"),
+    "/api/v3/cmp/basic/list": (("POST",), "Forbidden!"),
+    "/api/v3/cmp/io/basic/list": (("POST",), "Forbidden!"),
+    "/api/v3/crt/creatives/list": (("POST",), "Forbidden !"),
+    "/api/v3/audience/list": (("POST",), "Forbidden !"),
+    "/api/v3/conversion/list": (("GET",), "Forbidden !"),
+    "/api/v3/ra/reports/list": (("GET", "POST"), "Forbidden !"),
+    "/api/v3/ra/report/dimension-metrics/detail": (("GET",), "Forbidden !"),
+    "/api/v3/ra/report/execute": (("POST",), "Forbidden !"),
+    "/api/v2/cmp/campaigns/list": (("GET",), "Forbidden!"),
+    "/api/v2/cmp/campaigns/data": (("GET",), "Forbidden!"),
 }
 
 
@@ -166,9 +170,9 @@ class IQMAPI:
         route = ROUTES.get(path)
         if route is None:
             raise IQMError(404, "Not found")  # GUESS: body
-        method, forbidden = route
-        if request.method != method:
-            raise HTTPError(405, "Method not allowed", headers=[("Allow", method)])  # GUESS
+        methods, forbidden = route
+        if request.method not in methods:  # GUESS: body
+            raise HTTPError(405, "Method not allowed", headers=[("Allow", ", ".join(methods))])
         if path == TOKEN_PATH:
             return _json(200, self.auth.token(request))
         user = self.auth.user(request)
@@ -200,7 +204,8 @@ class IQMAPI:
             page = lists.insertion_orders(json_body(request, IO_FIELDS), ow_id)
             return _listed("ioBasicDetailsList", page)
         if path == "/api/v3/crt/creatives/list":
-            body = json_body(request, CREATIVE_FIELDS, nullable=frozenset({"creativeGroupId"}))
+            body = json_body(request, CREATIVE_FIELDS, nullable=frozenset({"creativeGroupId"}),
+                             required=False)  # the only one whose body is optional
             return _listed("filteredList", lists.creatives(body, ow_id))
         if path == "/api/v3/audience/list":
             return _listed("audienceList", lists.audiences(json_body(request, AUDIENCE_FIELDS),
@@ -212,6 +217,12 @@ class IQMAPI:
                      **{k: request.arg(k, "") or "" for k in (
                          "searchField", "conversionIds", "typeIds", "statusIds")}}
             return _listed("data", lists.conversions(query, ow_id))
+        if path == "/api/v3/ra/reports/list" and request.method == "POST":
+            body = json_body(request, REPORT_LIST_FIELDS)  # fetchReportList
+            query = {"limit": body.get("noOfEntries", 20), "pageNo": body.get("pageNo", 1),
+                     "sortBy": body.get("sortBy") or "-modifyDate",
+                     "searchField": body.get("searchField") or ""}
+            return _listed("data", lists.saved_reports(query, ow_id))
         if path == "/api/v3/ra/reports/list":
             query = {"limit": query_int(request, "limit", 20),
                      "pageNo": query_int(request, "pageNo", 1),

@@ -60,8 +60,13 @@ def _ok(value: t.Any, kind: Kind) -> bool:
 
 
 def json_body(request: Request, fields: dict[str, Kind], *,
-              nullable: frozenset[str] = frozenset()) -> dict[str, t.Any]:
-    """The JSON object body, every declared field of the right type, else 400 (GUESS)."""
+              nullable: frozenset[str] = frozenset(), required: bool = True) -> dict[str, t.Any]:
+    """The JSON object body, every declared field of the right type, else 400 (GUESS).
+
+    ``required``: the operation's spec marks its request body required.
+    """
+    if required and not request.body.strip():
+        raise IQMError(400, "Required request body is missing.")  # GUESS: Spring's text
     try:
         body = json.loads(request.body or b"{}")
     except ValueError:
