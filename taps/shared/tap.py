@@ -69,11 +69,18 @@ class TapRuntime:
         return self._make_authenticator(self)
 
 
-def common_properties(*, requests_per_minute: int, api_url: str) -> list[th.Property]:
-    """Settings every tap in this project has, with the same names, meanings and bounds."""
-    return [
+def common_properties(*, requests_per_minute: int, api_url: str | None) -> list[th.Property]:
+    """Settings every tap in this project has, with the same names, meanings and bounds.
+
+    ``api_url=None`` leaves ``api_url`` out, for a tap whose vendor has several base URLs
+    (it declares its own URL settings and lists them in ``ResilientTap.url_settings``).
+    """
+    url = [] if api_url is None else [
         th.Property("api_url", th.StringType, default=api_url,
                     description="Base URL of the API (change it to use a local emulator)."),
+    ]
+    return [
+        *url,
         th.Property("start_date", th.DateTimeType,
                     description="Earliest record time to extract on the first run (ISO-8601)."),
         th.Property("user_agent", th.StringType,
@@ -110,6 +117,8 @@ class ResilientTap(Tap):
     }
     #: Shortest wait after a 429 that carries no Retry-After (the vendor's rate window).
     min_429_wait_seconds: t.ClassVar[float] = 1.0
+    #: Settings holding base URLs, each checked by ``preflight`` to be an http(s) URL.
+    url_settings: t.ClassVar[tuple[str, ...]] = ("api_url",)
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Check the state, register secrets, and make a signal end the run cleanly."""
@@ -166,10 +175,11 @@ class ResilientTap(Tap):
 
     def preflight(self) -> None:
         """Check settings before syncing; raise ConfigurationError with a one-line fix."""
-        url = str(self.config.get("api_url", ""))
-        if not url.startswith(("http://", "https://")):
-            msg = f"api_url must be an http(s) URL, got {url!r}"
-            raise ConfigurationError(msg)
+        for setting in self.url_settings:
+            url = str(self.config.get(setting, ""))
+            if not url.startswith(("http://", "https://")):
+                msg = f"{setting} must be an http(s) URL, got {url!r}"
+                raise ConfigurationError(msg)
 
     @override
     def sync_all(self) -> None:  # type: ignore[misc]
