@@ -9,8 +9,8 @@ import sys
 from emulators.framework.faults import FaultPlan, parse_faults
 from emulators.framework.server import SLOW_EXTRA_SECONDS, serve
 
-#: Vendor -> module with ``BASE_PATH`` and ``build(args)``; None until its issue lands.
-VENDORS: dict[str, str | None] = {
+#: Vendor -> module with ``BASE_PATH`` and ``build(args)``.
+VENDORS: dict[str, str] = {
     "adnuntius": "emulators.adnuntius.api",
     "amperity": "emulators.amperity.api",
     "iqm": "emulators.iqm.api",
@@ -58,11 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         faults = FaultPlan(args.seed, parse_faults(args.faults))
-        module_name = VENDORS[args.vendor]
-        if module_name is None:
-            msg = f"the emulator for {args.vendor} is not implemented yet"
-            raise ValueError(msg)
-        vendor = importlib.import_module(module_name)
+        vendor = importlib.import_module(VENDORS[args.vendor])
         api = vendor.build(args)
     except ValueError as exc:
         sys.stderr.write(f"tap-emulator: error: {exc}\n")

@@ -52,11 +52,14 @@ def test_first_line_contract_and_clean_exit() -> None:
     assert emulator.stop() == 0
 
 
-def test_other_vendors_say_not_implemented() -> None:
-    result = subprocess.run([*emulator_command(), "iqm"], capture_output=True, text=True,
+def test_every_vendor_has_an_emulator_and_others_are_refused() -> None:
+    from emulators.cli import VENDORS  # noqa: PLC0415
+
+    assert sorted(VENDORS) == ["adnuntius", "amperity", "iqm", "kissmetrics"]
+    result = subprocess.run([*emulator_command(), "acme-ads"], capture_output=True, text=True,
                             timeout=20, check=False)
     assert result.returncode == 2
-    assert "not implemented yet" in result.stderr
+    assert "invalid choice: 'acme-ads'" in result.stderr
 
 
 def _first_pages(emulator: EmulatorProcess) -> list[bytes]:
