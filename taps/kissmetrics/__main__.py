@@ -1,0 +1,5 @@
+"""``python -m taps.kissmetrics``."""
+
+from taps.kissmetrics.tap import main
+
+main()
