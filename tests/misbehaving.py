@@ -25,6 +25,8 @@ class MisbehavingServer:
         """Bind a free port; nothing is served until ``start``."""
         self.route = route
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        #: The JSON body of each request (None when it had none or was not JSON).
+        self.bodies: list[t.Any] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -32,8 +34,11 @@ class MisbehavingServer:
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    outer.bodies.append(json.loads(raw) if raw else None)
+                except ValueError:
+                    outer.bodies.append(None)
                 outer.requests.append((self.command, parts.path, query))
                 status, headers, body = outer.route(parts.path, query, len(outer.requests))
                 self.send_response(status)

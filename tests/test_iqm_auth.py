@@ -215,3 +215,37 @@ def test_about_describes_the_tap() -> None:
     assert settings["client_secret"]["secret"] is True
     assert settings["password"]["secret"] is True
     assert settings["max_requests_per_minute"]["default"] == 20
+
+
+def test_a_refused_page_size_is_halved_and_the_list_read_whole() -> None:
+    campaigns = [{"campaignId": i} for i in range(1, 601)]
+    sizes: list[int] = []
+
+    def route(path: str, query: dict[str, str], n: int) -> tuple[int, dict[str, str], bytes]:
+        if path.endswith("/oauth/token"):
+            return json_answer({"access_token": "tok-0001-abcdef", "expires_in": 35999,
+                                "owId": 7})
+        if path == "/api/v3/cmp/basic/list":
+            body = server.bodies[-1]
+            size, page = body["noOfEntries"], body["pageNo"]
+            sizes.append(size)
+            if size > 200:
+                return json_answer({"success": False, "errorObjects": [
+                    {"error": "Invalid page size", "field": "noOfEntries"}]}, 422)
+            rows = campaigns[(page - 1) * size: page * size]
+            return json_answer({"success": True, "data": {"data": rows, "totalRecords": 600,
+                                                          "filteredRecords": 600}})
+        if path.endswith("/timezones"):
+            return json_answer({"success": True, "data": {"data": [{"id": 11, "name": "UTC"}]}})
+        return json_answer({"success": True, "data": {k: [] for k in (
+            "data", "ioBasicDetailsList", "filteredList", "audienceList")} | {"totalRecords": 0}})
+
+    with MisbehavingServer(route) as server:
+        run = run_tap("tap-iqm", {"api_url": server.url, "client_id": "c", "client_secret": "s",
+                                  "username": "u", "password": "p",
+                                  "max_requests_per_minute": 6000})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert sizes[:2] == [500, 250]
+    assert sizes[2:] == [125] * 5  # 600 rows in pages of 125
+    assert sorted(r["campaignId"] for r in run.records["campaigns"]) == list(range(1, 601))
+    assert "refused 250 rows per page: reading pages of 125" in run.stderr

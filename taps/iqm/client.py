@@ -48,6 +48,10 @@ def normalise(value: t.Any, spec: dict[str, t.Any]) -> t.Any:
     return value
 
 
+class PageSizeRefusedError(ConfigurationError):
+    """IQM's 422 "Invalid page size": the endpoint allows fewer rows per page."""
+
+
 def forbidden(message: str, ow_id: t.Any, source: str) -> ConfigurationError:
     """IQM's 403 ("Forbidden!"): the workspace id or the account's permissions."""
     return ConfigurationError(sentence(
@@ -69,6 +73,9 @@ class IQMStream(ResilientStream):
             auth = self.authenticator
             return forbidden(message, getattr(auth, "_ow_id", None),
                              getattr(auth, "ow_id_source", ""))
+        if response.status_code == 422 and "invalid page size" in message.lower():
+            return PageSizeRefusedError(sentence(
+                message, "The endpoint allows fewer rows per page: lower page_size"))
         if response.status_code == 401:
             return ConfigurationError(sentence(
                 message, "IQM rejected the access token twice: check client_id, "

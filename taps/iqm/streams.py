@@ -7,7 +7,7 @@ import typing as t
 from singer_sdk.pagination import SinglePagePaginator
 from typing_extensions import override
 
-from taps.iqm.client import IQMStream
+from taps.iqm.client import IQMStream, PageSizeRefusedError
 from taps.shared.pages import PageNumberPaginator
 
 if t.TYPE_CHECKING:
@@ -17,6 +17,8 @@ if t.TYPE_CHECKING:
 
 #: "The maximum data size per page is 1K rows" (REST API reference).
 MAX_PAGE_SIZE = 1000
+#: Smallest page tried when an endpoint refuses the page size (422 "Invalid page size").
+MIN_PAGE_SIZE = 50
 
 
 class IQMPaginator(PageNumberPaginator):
@@ -48,14 +50,27 @@ class IQMListStream(IQMStream):
 
     @property
     def page_size(self) -> int:
-        """``page_size`` capped at the endpoint's maximum."""
-        return min(int(self.config.get("page_size") or self.max_page_size), self.max_page_size)
+        """``page_size`` capped at the endpoint's maximum (and at what it accepted)."""
+        configured = int(self.config.get("page_size") or self.max_page_size)
+        return min(configured, self.max_page_size, getattr(self, "_accepted_size", configured))
 
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         self._seen: set[t.Any] = set()
         self._paginator: PageNumberPaginator | None = None
-        yield from super().get_records(context)
+        while True:
+            try:
+                yield from super().get_records(context)
+                break
+            except PageSizeRefusedError:
+                # Only the first page can be refused (the size never changes mid-stream);
+                # halve it and start again, down to a floor.
+                if self._seen or self.page_size <= MIN_PAGE_SIZE:
+                    raise
+                refused = self.page_size
+                self._accepted_size = max(refused // 2, MIN_PAGE_SIZE)
+                self.logger.warning("%s refused %d rows per page: reading pages of %d", self.path,
+                                    refused, self._accepted_size)
         shortfall = getattr(self._paginator, "shortfall", None)
         if shortfall:
             self.logger.warning("%s: IQM reported %d records but %d distinct ones were read",
