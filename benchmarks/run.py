@@ -1,9 +1,17 @@
 """Benchmark: each tap against its emulator, next to a minimal stock singer-sdk tap.
 
-Prints records/s, requests and peak memory (max RSS) per tap and scale, and the ratio of
-our tap's records/s to the stock tap's. Figures are printed, never asserted.
+Prints records/s, requests, 429s and peak memory (max RSS) per tap, stream and scale, and
+the ratio of our tap's records/s to the stock tap's. Figures are printed, never asserted.
 
-    .venv/bin/python benchmarks/run.py --scale 20000 --scale 100000
+    .venv/bin/python benchmarks/run.py --scale 20000 --scale 100000      # both taps
+    .venv/bin/python benchmarks/run.py --tap adnuntius --line-items 20000
+
+Amperity: ``profiles`` (``--scale`` profiles per index, 3 indexes). Adnuntius: ``line_items``
+(``--line-items``) and ``line_item_daily_stats`` (every delivering line item on each day from
+the emulator's ``start_date``, 30 days back, through today: one request per day), each
+stream in a run of its own. tap-adnuntius
+runs with a budget at the emulator's per-token limit (``--adnuntius-budget``, 1200/minute);
+the stock tap has no budget and meets the limit as 429s.
 """
 
 from __future__ import annotations
@@ -30,11 +38,14 @@ class Result:
     """One measured run."""
 
     label: str
+    stream: str
     scale: int
     records: int
     seconds: float
     requests: int
+    throttled: int
     max_rss_mib: float
+    expected: int = 0
 
     @property
     def rate(self) -> float:
@@ -54,7 +65,8 @@ def select_only(catalog: dict, streams: set[str]) -> dict:
 def measure(label: str, scale: int, args: list[str], stream: str,
             emulator: EmulatorProcess) -> Result:
     """Run a tap to completion, counting RECORD lines of ``stream`` as they stream by."""
-    before = emulator.stats()["requests_total"]
+    stats = emulator.stats()
+    before, before_429 = stats["requests_total"], stats["by_status"].get("429", 0)
     marker = f'"type":"RECORD","stream":"{stream}"'.encode()
     marker_spaced = f'"type": "RECORD", "stream": "{stream}"'.encode()
     started = time.perf_counter()
@@ -72,8 +84,24 @@ def measure(label: str, scale: int, args: list[str], stream: str,
     if status != 0:
         msg = f"{label} exited with status {status}"
         raise RuntimeError(msg)
-    requests = emulator.stats()["requests_total"] - before
-    return Result(label, scale, records, seconds, requests, usage.ru_maxrss / 1024)
+    stats = emulator.stats()
+    return Result(label, stream, scale, records, seconds, stats["requests_total"] - before,
+                  stats["by_status"].get("429", 0) - before_429, usage.ru_maxrss / 1024)
+
+
+def write_json(folder: Path, name: str, data: dict) -> Path:
+    """``data`` as ``folder/name``."""
+    path = folder / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def catalog_for(tap: list[str], config: Path, folder: Path, streams: set[str]) -> Path:
+    """A catalog discovered by ``tap`` with only ``streams`` selected."""
+    discovered = subprocess.run([*tap, "--config", str(config), "--discover"],
+                                capture_output=True, check=True).stdout
+    return write_json(folder, f"catalog-{'-'.join(sorted(streams))}-{len(tap)}.json",
+                      select_only(json.loads(discovered), streams))
 
 
 def bench_amperity(scale: int, page_size: int) -> list[Result]:
@@ -96,28 +124,73 @@ def bench_amperity(scale: int, page_size: int) -> list[Result]:
                          "--config", str(config_path)], "profiles", emulator)
         expected = emulator.counts()["profiles"]
     for result in (ours, stock):
-        if result.records != expected:
-            print(f"WARNING: {result.label} read {result.records} of {expected} profiles")
+        result.expected = expected
     return [ours, stock]
+
+
+def bench_adnuntius(line_items: int, page_size: int, budget: int) -> list[Result]:
+    """tap-adnuntius's line_items and line_item_daily_stats vs the stock tap, same emulator."""
+    with EmulatorProcess("adnuntius", "--seed", "1", "--scale", str(line_items)) as emulator, \
+            tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        base = emulator.tap_config
+        common = {"api_url": base["api_url"], "network": base["network"],
+                  "api_key": base["api_key"], "start_date": base["start_date"],
+                  "page_size": page_size}
+        ours_config = write_json(folder, "ours.json", {**common,
+                                                       "max_requests_per_minute": budget})
+        stock_config = write_json(folder, "stock.json", common)
+        ours_tap = [str(BIN / "tap-adnuntius")]
+        stock_tap = [sys.executable, str(ROOT / "benchmarks" / "stock_adnuntius.py")]
+        results = []
+        for stream in ("line_items", "line_item_daily_stats"):
+            for label, tap, config in (("tap-adnuntius", ours_tap, ours_config),
+                                       ("stock singer-sdk tap", stock_tap, stock_config)):
+                catalog = catalog_for(tap, config, folder, {stream})
+                results.append(measure(label, line_items, [*tap, "--config", str(config),
+                                                           "--catalog", str(catalog)],
+                                       stream, emulator))
+        counts = emulator.counts()
+    for result in results:
+        result.expected = counts[result.stream]
+    return results
+
+
+def print_results(results: list[Result]) -> None:
+    """One line per run, then the ratio per stream."""
+    for r in results:
+        note = "" if r.records == r.expected else f"  (expected {r.expected})"
+        print(f"{r.label:<22} {r.stream:<22} {r.scale:>8} {r.records:>9} {r.seconds:>8.2f} "
+              f"{r.rate:>10.0f} {r.requests:>9} {r.throttled:>6} {r.max_rss_mib:>12.1f}{note}")
+    for stream in dict.fromkeys(r.stream for r in results):
+        ours, stock = (r for r in results if r.stream == stream)
+        print(f"{'ratio (ours/stock)':<22} {stream:<22} {ours.scale:>8} {'':>9} {'':>8} "
+              f"{ours.rate / stock.rate:>9.2f}x")
 
 
 def main() -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tap", choices=["all", "amperity", "adnuntius"], default="all")
     parser.add_argument("--scale", type=int, action="append",
-                        help="profiles per index (3 indexes); repeat to compare memory")
-    parser.add_argument("--page-size", type=int, default=1000)
+                        help="Amperity profiles per index (3 indexes); repeat to compare memory")
+    parser.add_argument("--page-size", type=int, default=1000, help="Amperity profiles per page")
+    parser.add_argument("--line-items", type=int, action="append",
+                        help="Adnuntius line items (default 5000); repeat to compare")
+    parser.add_argument("--adnuntius-page-size", type=int, default=1000,
+                        help="Adnuntius objects per page (the emulator's maximum)")
+    parser.add_argument("--adnuntius-budget", type=int, default=1200,
+                        help="tap-adnuntius max_requests_per_minute")
     options = parser.parse_args()
-    scales = options.scale or [20_000]
-    print(f"{'tap':<22} {'scale':>8} {'records':>9} {'seconds':>8} {'records/s':>10} "
-          f"{'requests':>9} {'max RSS MiB':>12}")
-    for scale in scales:
-        ours, stock = bench_amperity(scale, options.page_size)
-        for r in (ours, stock):
-            print(f"{r.label:<22} {r.scale:>8} {r.records:>9} {r.seconds:>8.2f} {r.rate:>10.0f} "
-                  f"{r.requests:>9} {r.max_rss_mib:>12.1f}")
-        print(f"{'ratio (ours/stock)':<22} {scale:>8} {'':>9} {'':>8} "
-              f"{ours.rate / stock.rate:>9.2f}x")
+    print(f"{'tap':<22} {'stream':<22} {'scale':>8} {'records':>9} {'seconds':>8} "
+          f"{'records/s':>10} {'requests':>9} {'429s':>6} {'max RSS MiB':>12}")
+    if options.tap in {"all", "amperity"}:
+        for scale in options.scale or [20_000]:
+            print_results(bench_amperity(scale, options.page_size))
+    if options.tap in {"all", "adnuntius"}:
+        for line_items in options.line_items or [5_000]:
+            print_results(bench_adnuntius(line_items, options.adnuntius_page_size,
+                                          options.adnuntius_budget))
 
 
 if __name__ == "__main__":
