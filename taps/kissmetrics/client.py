@@ -18,7 +18,7 @@ if t.TYPE_CHECKING:
 
 SCHEMAS = SchemaDirectory(importlib.resources.files("taps.schemas") / "kissmetrics")
 URL_SETTINGS = ("core_api_url", "query_api_url")
-ADVICE_ON_TOKEN = ("check api_token: a Personal Token from Kissmetrics Account settings > "
+CREDENTIAL_ADVICE = ("check api_token: a Personal Token from Kissmetrics Account settings > "
                     "Manage API Tokens")
 
 
@@ -52,7 +52,7 @@ class KissmetricsStream(ResilientStream):
         message = describe_response(response)
         if response.status_code == 401:
             return ConfigurationError(sentence(message, f"Kissmetrics rejected the token: "
-                                                        f"{ADVICE_ON_TOKEN}"))
+                                                        f"{CREDENTIAL_ADVICE}"))
         if response.status_code == 403:
             return ConfigurationError(sentence(
                 message, "The token's user may not read this resource: ask an account admin "

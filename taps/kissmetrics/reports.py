@@ -13,7 +13,9 @@ import time
 import typing as t
 from dataclasses import dataclass
 from functools import cached_property
+from urllib.parse import urlsplit
 
+import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
@@ -32,7 +34,6 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
     from zoneinfo import ZoneInfo
 
-    import requests
     from singer_sdk.helpers.types import Context
 
 RUNNABLE = ("people_search_v2", "people_search_v3")
@@ -285,21 +286,21 @@ class _WindowJob:
         last = window.end - dt.timedelta(seconds=1)  # the end is inclusive [KMS:update]
         body = {"start_date": window.start.astimezone(plan.zone).isoformat(),
                 "end_date": last.astimezone(plan.zone).isoformat()}
+        where = f"POST {urlsplit(url).path}"
         try:
             response, payload = stream.submit_once("POST", url, body=body)
         except RetriableAPIError as exc:  # a 2xx whose body was cut: the headers still count
             response, payload = exc.response, None
             if response is None or response.status_code != 202:
-                return self._fail(query, FatalAPIError(
-                    f"the run request's answer was unreadable ({exc}); the query may have "
-                    "started, so it is not sent again. Rerun the sync."))
+                return self._fail(query, _started(where, str(exc)))
         except FatalAPIError as exc:
             return self._fail(query, exc)
+        except requests.RequestException as exc:  # e.g. the answer cut off mid-body
+            return self._fail(query, _started(where, type(exc).__name__))
         status_url = response.headers.get("Location") or link_href(payload, "query-status")
         if not status_url:
-            return self._fail(query, FatalAPIError(
-                f"the run request answered HTTP {response.status_code} without a Location "
-                "of the query status. Rerun the sync."))
+            return self._fail(query, _started(
+                where, f"HTTP {response.status_code} without a Location of the query status"))
         query.status_url = status_url
         return query
 
@@ -336,6 +337,12 @@ class _WindowJob:
                 "query_timeout_seconds or lower window_days"))
             return JobStatus(done=True)
         return JobStatus(done=False, progress=progress)
+
+
+def _started(where: str, reason: str) -> FatalAPIError:
+    """A run request the server answered unreadably: its query may be running."""
+    return FatalAPIError(f"{where} failed ({reason}) after it reached the server; it is not "
+                         "sent again because that could start the query twice. Rerun the sync.")
 
 
 def _fraction(value: t.Any) -> float | None:

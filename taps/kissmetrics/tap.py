@@ -10,7 +10,7 @@ import requests
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from taps.kissmetrics.client import ADVICE_ON_TOKEN, URL_SETTINGS
+from taps.kissmetrics.client import CREDENTIAL_ADVICE, URL_SETTINGS
 from taps.kissmetrics.export import RawEvents
 from taps.kissmetrics.reports import ReportResults
 from taps.kissmetrics.streams import CORE_STREAMS
@@ -156,7 +156,7 @@ class TapKissmetrics(ResilientTap):
         except requests.RequestException:
             return
         if response.status_code == 401:
-            msg = f"Kissmetrics rejected the token (HTTP 401 from {url}): {ADVICE_ON_TOKEN}."
+            msg = f"Kissmetrics rejected the token (HTTP 401 from {url}): {CREDENTIAL_ADVICE}."
             raise ConfigurationError(msg)
 
 
