@@ -77,7 +77,8 @@ def test_full_sync_is_complete(clean: tuple[EmulatorProcess, TapRun]) -> None:
     assert set(counts) == set(PRIMARY_KEYS)
     assert_complete(run, counts)
     runs = emulator.stats()["query_runs"]
-    assert runs and set(runs.values()) == {1}, "one run request per report and window"
+    assert runs
+    assert set(runs.values()) == {1}, "one run request per report and window"
     assert "unparseable line(s) skipped" in run.stderr
     assert re.search(r"still running \(\d+% done\)", run.stderr), "progress is logged"
 

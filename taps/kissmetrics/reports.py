@@ -37,6 +37,8 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 RUNNABLE = ("people_search_v2", "people_search_v3")
+#: Unnamed columns declared in the schema (more still pass: additionalProperties).
+DECLARED_UNNAMED_COLUMNS = 20
 DEFAULT_FIRST_RUN_DAYS = 30
 
 
@@ -81,14 +83,15 @@ def report_plans(stream: KissmetricsStream) -> list[Plan]:
     tap = stream._tap
     reports = {r["id"]: r for r in Reports(tap=tap).get_records(None)}
     zones = {p["id"]: p.get("timezone") for p in Products(tap=tap).get_records(None)}
-    wanted = list(stream.config.get("report_ids") or [])
+    configured = stream.config.get("report_ids")  # None: all people searches; []: none
+    wanted = list(configured or [])
     unknown = [rid for rid in wanted if rid not in reports]
     if unknown:
         msg = (f"report_ids lists {', '.join(unknown)}, which /core/reports does not list for "
                "this token: check the ids (the reports stream shows them)")
         raise ConfigurationError(msg)
     plans = []
-    for rid in wanted or list(reports):
+    for rid in wanted if configured is not None else list(reports):
         report = reports[rid]
         rtype = str(report.get("report_type") or "")
         name = f"{report.get('name')!r} ({rid})"
@@ -145,7 +148,11 @@ class ReportResults(WindowBookmarks, KissmetricsStream):
         schema = dict(super().schema)
         columns = dict.fromkeys(n for names in (self.config.get("report_columns") or {})
                                 .values() for n in names)
-        extra = {n: {"description": "A report column (report_columns)."} for n in columns
+        columns.update(dict.fromkeys(f"column_{k}" for k in range(
+            1, DECLARED_UNNAMED_COLUMNS + 1)))
+        extra = {n: {"type": ["string", "integer", "number", "boolean", "null"],
+                     "description": "A report column (named by report_columns, else "
+                                    "column_<n> in report order)."} for n in columns
                  if n not in schema["properties"]}
         return {**schema, "properties": {**schema["properties"], **extra}}
 
@@ -171,7 +178,9 @@ class ReportResults(WindowBookmarks, KissmetricsStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterator[dict]:
-        plan = self.plans[str((context or {}).get("report_id"))]
+        if not context:  # no runnable report: the SDK syncs one empty context
+            return
+        plan = self.plans[str(context["report_id"])]
         if plan.v3:
             self.logger.warning("report_results: report %s is people_search_v3: the API ignores "
                                 "the window and uses the report's saved date range, so it runs "
