@@ -40,6 +40,7 @@ def test_submit_is_resent_only_when_it_provably_did_not_arrive() -> None:
 @pytest.mark.parametrize("failure", [
     {"exc": requests.exceptions.ReadTimeout("read timed out")},
     {"exc": requests.exceptions.ConnectionError("Connection reset by peer")},
+    {"exc": requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead")},
     {"status_code": 502, "json": {"message": "bad gateway"}},
 ])
 def test_submit_that_may_have_started_the_job_is_never_resent(failure: dict) -> None:

@@ -302,10 +302,8 @@ class _WindowJob:
             response, payload = exc.response, None
             if response is None or response.status_code != 202:
                 return self._fail(query, _started(where, str(exc)))
-        except FatalAPIError as exc:
+        except FatalAPIError as exc:  # incl. an answer cut off mid-body: it may have started
             return self._fail(query, exc)
-        except requests.RequestException as exc:  # e.g. the answer cut off mid-body
-            return self._fail(query, _started(where, type(exc).__name__))
         status_url = response.headers.get("Location") or link_href(payload, "query-status")
         if not status_url:
             return self._fail(query, _started(

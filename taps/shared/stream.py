@@ -281,7 +281,7 @@ class ResilientStream(RESTStream[t.Any]):
                     self._wait_before_resubmit(where, attempt, exc)
                     continue
                 raise self._maybe_started(where, type(exc).__name__) from None
-            except requests.exceptions.Timeout as exc:
+            except requests.exceptions.RequestException as exc:  # timeout, body cut short
                 raise self._maybe_started(where, type(exc).__name__) from None
             self.runtime.host_reached = True
             status = response.status_code
