@@ -12,7 +12,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable
 
 #: Every tap whose settings are generated into README.md and meltano.yml.
-TAPS = ["tap-amperity", "tap-adnuntius"]
+TAPS = ["tap-amperity", "tap-adnuntius", "tap-iqm", "tap-kissmetrics"]
 
 
 def about(tap: str, output_format: str) -> str:
