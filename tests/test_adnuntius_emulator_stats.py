@@ -195,6 +195,13 @@ def test_mutate_touches_hides_and_adds() -> None:
         assert sum(after[i]["name"].endswith("(edited)") for i in touched) == 2
         added = [r for i, r in after.items() if i not in old]
         assert sum(r["objectState"] == "HIDDEN" for r in added) == 1
+        # Added line items deliver nothing today, as /counts assumes.
+        today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0,
+                                                         microsecond=0)
+        delivered = {c["lineItem"]["id"] for c in line_item_chunks(
+            stats(emulator, today, today + dt.timedelta(days=1), **NESTED, includeAll="true"))
+            if c["impressions"] > 0}
+        assert not delivered & {r["id"] for r in added}
 
 
 def test_a_hundred_thousand_line_items_start_and_page_at_once() -> None:

@@ -155,12 +155,13 @@ class Dataset:
         return iso(day * 86400.0, "seconds")
 
     def plan(self, i: int) -> LineItemPlan:
-        """A line item's run and price; added line items start today and deliver nothing."""
+        """A line item's run and price; added line items start tomorrow: they deliver nothing
+        while the emulator runs (its stats stop at the half hour it started in)."""
         plan = self._plans.get(i)
         if plan is None:
             plan = line_item_plan(self.seed, i, self.today, self.base["orders"])
             if i >= self.base["lineitems"]:
-                plan = LineItemPlan(plan.order, self.today, None, plan.cpm, 7, 0)
+                plan = LineItemPlan(plan.order, self.today + 1, None, plan.cpm, 7, 0)
             self._plans[i] = plan
         return plan
 
