@@ -324,7 +324,7 @@ def test_routine_noise_is_gone_and_both_auth_modes_are_explained() -> None:
     for noise in ("Initializing default bucket", "Stream is assumed to be unsorted",
                   "Skipping parse of env var settings"):
         assert noise not in run.stderr
-    assert "using the OAuth client credentials; access_token is ignored" in run.stderr
+    assert "using the OAuth client credentials; access_token ignored." in run.stderr
 
 
 def test_error_lines_have_no_doubled_periods() -> None:

@@ -180,3 +180,21 @@ def test_error_envelopes_with_a_200_go_through_check_body() -> None:
         m.get(URL, json={"success": False, "errorObjects": [{"error": "Forbidden!"}], "data": []})
         with pytest.raises(FatalAPIError, match="Forbidden!"):
             list(stream.get_records(None))
+
+
+class TwoModeTap(DemoTap):
+    name = "tap-two"
+    auth_modes: t.ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = (
+        ("renewable login", ("renewable", "token")), ("static token", ("token",)))
+
+
+def test_credential_sets_are_named_when_missing_and_the_choice_said_when_both(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(ConfigurationError, match=r"set renewable and token \(TAP_TWO_RENEWABLE, "
+                       r"TAP_TWO_TOKEN\), or token \(TAP_TWO_TOKEN\)\."):
+        TwoModeTap(config={}).auth_mode()
+    assert TwoModeTap(config={"token": "static-token-xyz"}).auth_mode() == "static token"
+    with caplog.at_level(logging.WARNING):
+        both = TwoModeTap(config={"token": "static-token-xyz", "renewable": True})
+        assert both.auth_mode() == "renewable login"
+    assert "using the renewable login" in caplog.text

@@ -67,6 +67,10 @@ class TapAdnuntius(ResilientTap):
     __doc__ = " ".join((__doc__ or "").split())
 
     name = "tap-adnuntius"
+    auth_modes: t.ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = (
+        ("API key", ("api_key",)),
+        ("username and password login", ("username", "password")),
+    )
     budget_settings: t.ClassVar[dict[str, tuple[str, int]]] = {
         "api": ("max_requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE),
     }
@@ -146,14 +150,6 @@ class TapAdnuntius(ResilientTap):
             msg = ("Missing setting network (TAP_ADNUNTIUS_NETWORK): the Adnuntius network id, "
                    "sent as context on every request.")
             raise ConfigurationError(msg)
-        has_password = bool(self.config.get("username") and self.config.get("password"))
-        if not self.config.get("api_key") and not has_password:
-            msg = ("Missing credentials: set api_key (TAP_ADNUNTIUS_API_KEY), or username and "
-                   "password (TAP_ADNUNTIUS_USERNAME/_PASSWORD).")
-            raise ConfigurationError(msg)
-        if self.config.get("api_key") and self.config.get("username"):
-            self.logger.warning("Both api_key and username are set: using the API key; "
-                                "username and password are ignored.")
         stats_windows(self.config, None)  # an unusable report_timezone fails now
         if self.runtime.authenticator.can_refresh:
             _ = self.runtime.authenticator.token  # log in now: bad credentials fail first

@@ -41,6 +41,10 @@ class TapAmperity(ResilientTap):
     __doc__ = " ".join((__doc__ or "").split())
 
     name = "tap-amperity"
+    auth_modes: t.ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = (
+        ("OAuth client credentials", ("client_id", "client_secret")),
+        ("access token", ("access_token",)),
+    )
     budget_settings: t.ClassVar[dict[str, tuple[str, int]]] = {
         "api": ("max_requests_per_minute", 600),  # Amperity API: 10 requests/second
         "profile": ("profile_max_requests_per_minute", 120_000),  # Profile API: 2000/second
@@ -142,14 +146,6 @@ class TapAmperity(ResilientTap):
             msg = ("Missing setting tenant (TAP_AMPERITY_TENANT): the tenant ID from Settings > "
                    "Security > API keys > Copy tenant ID.")
             raise ConfigurationError(msg)
-        has_oauth = bool(self.config.get("client_id") and self.config.get("client_secret"))
-        if not has_oauth and not self.config.get("access_token"):
-            msg = ("Missing credentials: set access_token (TAP_AMPERITY_ACCESS_TOKEN), or "
-                   "client_id and client_secret (TAP_AMPERITY_CLIENT_ID/_CLIENT_SECRET).")
-            raise ConfigurationError(msg)
-        if has_oauth and self.config.get("access_token"):
-            self.logger.warning("Both access_token and client_id/client_secret are set: using "
-                                "the OAuth client credentials; access_token is ignored.")
         if self.runtime.authenticator.can_refresh:
             _ = self.runtime.authenticator.token  # log in now: bad credentials fail first
 

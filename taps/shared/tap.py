@@ -117,6 +117,8 @@ class ResilientTap(Tap):
     }
     #: Shortest wait after a 429 that carries no Retry-After (the vendor's rate window).
     min_429_wait_seconds: t.ClassVar[float] = 1.0
+    #: Credential sets, preferred first: (what it is, the settings it needs). Empty: none.
+    auth_modes: t.ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = ()
     #: Settings holding base URLs, each checked by ``preflight`` to be an http(s) URL.
     url_settings: t.ClassVar[tuple[str, ...]] = ("api_url",)
 
@@ -180,6 +182,31 @@ class ResilientTap(Tap):
             if not url.startswith(("http://", "https://")):
                 msg = f"{setting} must be an http(s) URL, got {url!r}"
                 raise ConfigurationError(msg)
+        if self.auth_modes:
+            self.auth_mode()
+
+    def _env(self, setting: str) -> str:
+        return f"{self.name.upper().replace('-', '_')}_{setting.upper()}"
+
+    def auth_mode(self) -> str:
+        """The first complete credential set of ``auth_modes``.
+
+        None complete is one line naming every set (and its environment variables); more
+        than one complete is a warning saying which one is used.
+        """
+        complete = [(label, names) for label, names in self.auth_modes
+                    if all(self.config.get(name) for name in names)]
+        if not complete:
+            options = [" and ".join(names) + f" ({', '.join(map(self._env, names))})"
+                       for _, names in self.auth_modes]
+            msg = f"Missing credentials: set {', or '.join(options)}."
+            raise ConfigurationError(msg)
+        (label, names), *others = complete
+        if others:
+            ignored = " and ".join(n for _, extra in others for n in extra if n not in names)
+            self.logger.warning("Credentials for more than one mode are set: using the %s; "
+                                "%s ignored.", label, ignored or "the others are")
+        return label
 
     @override
     def sync_all(self) -> None:  # type: ignore[misc]
