@@ -32,15 +32,30 @@ from meltano_warehouse import (  # noqa: E402
 PG_PYTHON = ROOT / ".meltano" / "loaders" / "target-postgres" / "venv" / "bin" / "python"
 PRIMARY_KEYS = {"audit_events": "event_id", "profiles": "index_id, id",
                 "line_item_daily_stats": "date, line_item_id"}
+#: tap-iqm names its keys after the resource (DuckDB folds them to lower case).
+IQM_PRIMARY_KEYS = {"campaigns": "campaignid", "insertion_orders": "ioid",
+                    "creatives": "creativeid", "audiences": "audienceid",
+                    "campaign_daily_report": "date, campaignid"}
+KISSMETRICS_PRIMARY_KEYS = {"report_results": "report_id, window_start, person_key",
+                            "raw_events": "revision, line"}
 #: The emulator each tap's tests run against.
 EMULATOR_ARGS = {"tap-amperity": ("amperity", "--seed", "17", "--scale", "150"),
-                 "tap-adnuntius": ("adnuntius", "--seed", "17", "--scale", "150")}
+                 "tap-adnuntius": ("adnuntius", "--seed", "17", "--scale", "150"),
+                 # 600 requests/minute, not IQM's 20: the tap's budget follows the emulator's.
+                 "tap-iqm": ("iqm", "--seed", "17", "--scale", "60", "--rate-limit", "600/60"),
+                 "tap-kissmetrics": ("kissmetrics", "--seed", "17", "--scale", "60",
+                                     "--query-polls", "1")}
 #: Credentials that satisfy each tap's first settings group (never sent anywhere).
 DUMMY_CREDENTIALS = {"tap-amperity": {"tenant": "acme", "access_token": "not-a-real-token"},
-                     "tap-adnuntius": {"network": "acme", "api_key": "not-a-real-key"}}
+                     "tap-adnuntius": {"network": "acme", "api_key": "not-a-real-key"},
+                     "tap-iqm": {"client_id": "acme", "client_secret": "not-a-real-secret",
+                                 "username": "api@acme.example", "password": "not-real"},
+                     "tap-kissmetrics": {"api_token": "not-a-real-token"}}
 #: A stream map per tap that drops one property.
 STREAM_MAPS = {"tap-amperity": {"audit_events": {"principal_email": None}},
-               "tap-adnuntius": {"users": {"username": None}}}
+               "tap-adnuntius": {"users": {"username": None}},
+               "tap-iqm": {"campaigns": {"organizationName": None}},
+               "tap-kissmetrics": {"raw_events": {"properties": None}}}
 pytestmark = [
     pytest.mark.meltano,
     pytest.mark.skipif(not MELTANO.exists() or not DUCKDB_PYTHON.exists(),
@@ -64,6 +79,18 @@ def emulator() -> t.Iterator[EmulatorProcess]:
 @pytest.fixture
 def adnuntius() -> t.Iterator[EmulatorProcess]:
     with EmulatorProcess(*EMULATOR_ARGS["tap-adnuntius"]) as emu:
+        yield emu
+
+
+@pytest.fixture
+def iqm() -> t.Iterator[EmulatorProcess]:
+    with EmulatorProcess(*EMULATOR_ARGS["tap-iqm"]) as emu:
+        yield emu
+
+
+@pytest.fixture
+def kissmetrics() -> t.Iterator[EmulatorProcess]:
+    with EmulatorProcess(*EMULATOR_ARGS["tap-kissmetrics"]) as emu:
         yield emu
 
 
@@ -298,9 +325,9 @@ def _project_copy(tmp_path: Path) -> Path:
     return project
 
 
-def test_demo_ignores_a_dotenv_made_from_the_example(emulator: EmulatorProcess,
-                                                     adnuntius: EmulatorProcess,
-                                                     tmp_path: Path) -> None:
+def test_demo_ignores_a_dotenv_made_from_the_example(
+        emulator: EmulatorProcess, adnuntius: EmulatorProcess, iqm: EmulatorProcess,
+        kissmetrics: EmulatorProcess, tmp_path: Path) -> None:
     """``cp .env.example .env``, filled in and with every optional line uncommented."""
     import demo  # noqa: PLC0415
 
@@ -318,11 +345,16 @@ def test_demo_ignores_a_dotenv_made_from_the_example(emulator: EmulatorProcess,
               "TAP_ADNUNTIUS_START_DATE=2099-01-01T00:00:00Z",
               "TAP_ADNUNTIUS_PAGE_SIZE=0",
               "TAP_ADNUNTIUS_NETWORK=from-dotenv",
+              "TAP_IQM_START_DATE=2099-01-01T00:00:00Z",
+              "TAP_IQM_MAX_REQUESTS_PER_MINUTE=1",
+              "TAP_KISSMETRICS_START_DATE=2099-01-01T00:00:00Z",
+              "TAP_KISSMETRICS_EXPORT_BUCKET=from-dotenv",
               "MELTANO_ENVIRONMENT=prod",
               "MELTANO_DATABASE_URI=postgresql+psycopg://nobody@127.0.0.1:9/none"]
     (project / ".env").write_text("\n".join(lines) + "\n")
 
-    emulators = {"amperity": emulator, "adnuntius": adnuntius}
+    emulators = {"amperity": emulator, "adnuntius": adnuntius, "iqm": iqm,
+                 "kissmetrics": kissmetrics}
     assert {vendor for vendor, _, _ in demo.TAPS} == set(emulators)
     demo.run_all(emulators, root=project)
     for vendor, emu in emulators.items():
@@ -340,7 +372,9 @@ def test_meltano_passes_defaults_and_builtin_settings_to_the_tap(tap: str) -> No
                 "flattening_max_depth": "2"}
     config = json.loads(meltano("--environment=dev", "invoke", "--dump=config", tap,
                                 env=tap_env(tap, settings)).stdout)
-    assert config["stream_maps"] == maps
+    # Meltano merges the user's maps into meltano.yml's (tap-iqm and tap-kissmetrics load
+    # their union-typed columns as text there).
+    assert {stream: config["stream_maps"][stream] for stream in maps} == maps
     assert config["flattening_enabled"] is True
     assert config["flattening_max_depth"] == 2
     about = json.loads(subprocess.run([str(Path(sys.executable).parent / tap), "--about",
@@ -349,3 +383,111 @@ def test_meltano_passes_defaults_and_builtin_settings_to_the_tap(tap: str) -> No
     for name, spec in about["settings"]["properties"].items():
         if "default" in spec:
             assert config[name] == spec["default"], name
+
+
+def _assert_unique_keys(database: Path, schema: str, tables: t.Iterable[str],
+                        keys: dict[str, str]) -> None:
+    for table in tables:
+        key = keys.get(table, "id")
+        (total, distinct), = duckdb_query(
+            database, f"select count(*), count(distinct ({key})) from {schema}.{table}")  # noqa: S608
+        assert total == distinct, f"duplicate primary keys in {schema}.{table}"
+
+
+def _state(state_id: str, env: dict[str, str], project: Path) -> dict:
+    listed = meltano("--environment=demo", "state", "list", env=env, root=project).stdout
+    assert state_id in listed
+    return json.loads(meltano("--environment=demo", "state", "get", state_id, env=env,
+                              root=project).stdout)
+
+
+def test_iqm_duckdb_exact_counts_incremental_run_and_state(
+        iqm: EmulatorProcess, tmp_path: Path, project: Path) -> None:
+    """Full table lists and campaign_daily_report, then a run after /mutate re-reading only
+    the report's look-back; the emulator at 600 requests/minute (IQM allows 20)."""
+    database = tmp_path / "warehouse.duckdb"
+    env = {**tap_env("tap-iqm", iqm.tap_config),
+           "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
+           "TARGET_DUCKDB_FILEPATH": str(database)}
+    assert iqm.tap_config["max_requests_per_minute"] == 600
+    meltano("--environment=demo", "run", "tap-iqm", "target-duckdb", env=env, root=project)
+    counts = iqm.counts()
+    assert counts["campaign_daily_report"] > counts["campaigns"]
+    tables = duckdb_tables(database, "iqm")
+    assert {name: info["rows"] for name, info in tables.items()} == counts
+    _assert_unique_keys(database, "iqm", counts, IQM_PRIMARY_KEYS)
+
+    mutated = 3
+    iqm.mutate(mutated)
+    since = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    meltano("--environment=demo", "run", "tap-iqm", "target-duckdb", env=env, root=project)
+    after = iqm.counts()
+    tables = duckdb_tables(database, "iqm", since=since)
+    assert {name: info["rows"] for name, info in tables.items()} == after
+    report = "campaign_daily_report"
+    assert after[report] == counts[report]
+    for stream, total in after.items():
+        if stream != report:  # full table: every object again, the added ones included
+            assert total == counts[stream] + mutated, stream
+            assert tables[stream]["loaded_since"] == total, stream
+    # The report re-reads report_lookback_days (3) before its bookmark (today), and today.
+    first_day = (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=3)).isoformat()
+    (recent,), = duckdb_query(database, f"select count(*) from iqm.{report} "  # noqa: S608
+                                        f"where cast(date as varchar) >= '{first_day}'")
+    assert 0 < tables[report]["loaded_since"] == recent < after[report]
+
+    state = _state("demo:tap-iqm-to-target-duckdb", env, project)
+    bookmarks = state["singer_state"]["bookmarks"]
+    assert bookmarks[report]["replication_key_value"]
+    text = json.dumps(state)
+    for secret in (iqm.tap_config["client_secret"], iqm.tap_config["password"]):
+        assert secret not in text
+    assert not re.search(r"token|password|secret", text, re.IGNORECASE)
+
+
+def test_kissmetrics_duckdb_exact_counts_incremental_run_and_state(
+        kissmetrics: EmulatorProcess, tmp_path: Path, project: Path) -> None:
+    """Core lists, report_results through the Query API and raw_events from the S3 export,
+    then a run after /mutate that reads only new revisions and the reports' open windows."""
+    database = tmp_path / "warehouse.duckdb"
+    env = {**tap_env("tap-kissmetrics", kissmetrics.tap_config),
+           "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
+           "TARGET_DUCKDB_FILEPATH": str(database)}
+    meltano("--environment=demo", "run", "tap-kissmetrics", "target-duckdb", env=env,
+            root=project)
+    counts = kissmetrics.counts()
+    assert counts["report_results"]
+    assert counts["raw_events"]
+    tables = duckdb_tables(database, "kissmetrics")
+    assert {name: info["rows"] for name, info in tables.items()} == counts
+    _assert_unique_keys(database, "kissmetrics", counts, KISSMETRICS_PRIMARY_KEYS)
+    (last_revision,), = duckdb_query(database, "select max(revision) from kissmetrics.raw_events")
+
+    mutated = 3
+    kissmetrics.mutate(mutated)
+    since = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    meltano("--environment=demo", "run", "tap-kissmetrics", "target-duckdb", env=env,
+            root=project)
+    after = kissmetrics.counts()
+    tables = duckdb_tables(database, "kissmetrics", since=since)
+    assert {name: info["rows"] for name, info in tables.items()} == after
+    for stream in ("accounts", "products", "reports", "events", "properties", "metrics"):
+        assert tables[stream]["loaded_since"] == after[stream], stream  # full table
+    # raw_events: the new revisions (and at most the last one read again).
+    (new_lines,), = duckdb_query(database, "select count(*) from kissmetrics.raw_events "  # noqa: S608
+                                           f"where revision > {last_revision}")
+    assert new_lines == after["raw_events"] - counts["raw_events"] > 0
+    (boundary,), = duckdb_query(database, "select count(*) from kissmetrics.raw_events "  # noqa: S608
+                                          f"where revision = {last_revision}")
+    assert new_lines <= tables["raw_events"]["loaded_since"] <= new_lines + boundary
+    assert tables["report_results"]["loaded_since"] < after["report_results"]
+
+    state = _state("demo:tap-kissmetrics-to-target-duckdb", env, project)
+    bookmarks = state["singer_state"]["bookmarks"]
+    assert bookmarks["raw_events"]["replication_key_value"] >= last_revision
+    assert bookmarks["report_results"]
+    text = json.dumps(state)
+    for secret in (kissmetrics.tap_config["api_token"],
+                   kissmetrics.tap_config["aws_secret_access_key"]):
+        assert secret not in text
+    assert not re.search(r"api_token|secret|password", text, re.IGNORECASE)
