@@ -25,7 +25,12 @@ from emulators.process import EmulatorProcess
 #: (vendor, tap, emulator arguments) for every tap that exists so far; the vendor is also the
 #: extractor's load_schema, the DuckDB schema its tables land in.
 TAPS = [("amperity", "tap-amperity", ["--seed", "7", "--scale", "500"]),
-        ("adnuntius", "tap-adnuntius", ["--seed", "7", "--scale", "500"])]
+        ("adnuntius", "tap-adnuntius", ["--seed", "7", "--scale", "500"]),
+        # IQM allows 20 requests/minute; its emulator here allows 600 and the demo
+        # environment sets max_requests_per_minute: 600, so the demo takes seconds.
+        ("iqm", "tap-iqm", ["--seed", "7", "--scale", "500", "--rate-limit", "600/60"]),
+        ("kissmetrics", "tap-kissmetrics", ["--seed", "7", "--scale", "500",
+                                            "--query-polls", "1"])]
 #: As the demo environment in meltano.yml sets it (relative to the project root).
 DATABASE_PATH = Path("output") / "demo.duckdb"
 SYSTEM_DB_PATH = Path("output") / "demo-meltano.db"
@@ -46,6 +51,16 @@ INCREMENTAL_NOTES = {
         "before the bookmark: the touched and the added ones (deletions arrive as HIDDEN), plus "
         "the boundary object at most; line_item_daily_stats re-reads today and the "
         "stats_lookback_days (3) before it."),
+    "iqm": (
+        "The six lists are full table (IQM documents no modified-since filter): every object "
+        "is loaded again, the renamed and added ones included; campaign_daily_report re-reads "
+        "today and the report_lookback_days (3) before it. Run at 600 requests/minute against "
+        "the emulator (--rate-limit 600/60); IQM's own limit is 20/minute, 3 s per request."),
+    "kissmetrics": (
+        "Core lists are full table; raw_events reads only the export revisions after its "
+        "bookmark (the added ones, plus the last one read again); report_results re-runs each "
+        "people_search_v2 report from its bookmark (today's local day) and new reports from "
+        "start_date, and people_search_v3 reports once (they ignore the window)."),
 }
 
 
@@ -125,6 +140,8 @@ def main() -> int:
         print(f"emulators: {', '.join(f'{v} at {e.base_url}' for v, e in emulators.items())}")
         print("configuration: meltano.yml's demo environment and the emulators only "
               "(.env and TAP_*/TARGET_*/MELTANO_* variables are ignored)")
+        print("IQM: the emulator allows 600 requests/minute (--rate-limit 600/60) and the demo "
+              "environment sets max_requests_per_minute: 600; the real IQM allows 20/minute")
         first_seconds = run_all(emulators)
         expected = {vendor: emulators[vendor].counts() for vendor in vendors}
         first = {vendor: duckdb_tables(DATABASE, vendor) for vendor in vendors}
