@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import typing as t
 
+import tap_runner
 from tap_runner import TapRun
 
 if t.TYPE_CHECKING:
@@ -34,19 +36,7 @@ def config(emulator: EmulatorProcess, **extra: t.Any) -> dict[str, t.Any]:
 def assert_complete(run: TapRun, counts: dict[str, int],
                     streams: t.Iterable[str] = tuple(PRIMARY_KEYS)) -> None:
     """Each stream has exactly the emulator's count, with unique non-null primary keys."""
-    assert run.returncode == 0, run.stderr[-3000:]
-    for stream in streams:
-        keys = run.keys(stream, PRIMARY_KEYS[stream])
-        assert all(all(part is not None for part in k) for k in keys), stream
-        assert len(keys) == len(set(keys)), f"duplicate primary keys in {stream}"
-        assert len(keys) == counts[stream], f"{stream}: {len(keys)} != {counts[stream]}"
+    tap_runner.assert_complete(run, counts, PRIMARY_KEYS, streams)
 
 
-def one_line_failure(run: TapRun) -> str:
-    """The single error line a failed run ends with."""
-    assert run.returncode != 0
-    assert "Traceback" not in run.stderr
-    lines = run.stderr.strip().splitlines()
-    errors = [line for line in lines if "tap-adnuntius: error: " in line]
-    assert errors == [lines[-1]], "one error line, and it is the last"
-    return errors[0]
+one_line_failure = functools.partial(tap_runner.one_line_failure, tap="tap-adnuntius")

@@ -86,3 +86,25 @@ def run_tap(tap: str, config: dict, *, state: dict | None = None, catalog: dict 
         proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
                               env=tap_env(env), check=False)
     return TapRun.parse(proc.returncode, proc.stdout, proc.stderr)
+
+
+def assert_complete(run: TapRun, counts: t.Mapping[str, int],
+                    keys: t.Mapping[str, t.Sequence[str]],
+                    streams: t.Iterable[str] | None = None) -> None:
+    """Each stream has exactly the emulator's count, with unique non-null primary keys."""
+    assert run.returncode == 0, run.stderr[-3000:]
+    for stream in keys if streams is None else streams:
+        found = run.keys(stream, keys[stream])
+        assert all(all(part is not None for part in k) for k in found), stream
+        assert len(found) == len(set(found)), f"duplicate primary keys in {stream}"
+        assert len(found) == counts[stream], f"{stream}: {len(found)} != {counts[stream]}"
+
+
+def one_line_failure(run: TapRun, tap: str) -> str:
+    """The single error line (``<tap>: error: ...``) a failed run ends with."""
+    assert run.returncode != 0
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    errors = [line for line in lines if f"{tap}: error: " in line]
+    assert errors == [lines[-1]], "one error line, and it is the last"
+    return errors[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import signal
@@ -12,6 +13,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
+import tap_runner
 from tap_runner import TapRun, run_tap, tap_args, tap_env
 
 from emulators.process import EmulatorProcess
@@ -31,13 +33,11 @@ FAST_RETRIES = {"backoff_base_milliseconds": 50, "max_retries": 10}
 
 def assert_complete(run: TapRun, counts: dict[str, int]) -> None:
     """Every stream has exactly the emulator's count, with unique non-null primary keys."""
-    assert run.returncode == 0, run.stderr[-3000:]
     assert set(counts) == set(PRIMARY_KEYS)
-    for stream, key in PRIMARY_KEYS.items():
-        keys = run.keys(stream, key)
-        assert all(all(part is not None for part in k) for k in keys), stream
-        assert len(keys) == len(set(keys)), f"duplicate primary keys in {stream}"
-        assert len(keys) == counts[stream], f"{stream}: {len(keys)} != {counts[stream]}"
+    tap_runner.assert_complete(run, counts, PRIMARY_KEYS)
+
+
+_one_line_failure = functools.partial(tap_runner.one_line_failure, tap="tap-amperity")
 
 
 @pytest.fixture(scope="module")
@@ -218,16 +218,6 @@ def test_no_secret_in_debug_output(mode: str) -> None:
         assert _secrets_in(output, secrets) == []
         assert not re.search(r"Bearer (?!\*\*\*)[A-Za-z0-9._~+/-]{6,}", output)
         assert not any("secret" in json.dumps(s).lower() for s in run.states)
-
-
-def _one_line_failure(run: TapRun) -> str:
-    assert run.returncode != 0
-    assert "Traceback" not in run.stderr
-    lines = run.stderr.strip().splitlines()
-    errors = [line for line in lines if "tap-amperity: error: " in line]
-    assert errors == [lines[-1]], "one error line, and it is the last"
-    assert "| ERROR" in errors[0] or errors[0].startswith("tap-amperity: error: ")
-    return errors[0]
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import tap_runner
 from tap_runner import TapRun, run_tap, tap_args, tap_env
 
 from emulators.iqm.testing import Client, report_body
@@ -35,22 +37,10 @@ def config(emulator: EmulatorProcess, **extra: t.Any) -> dict[str, t.Any]:
 def assert_complete(run: TapRun, counts: dict[str, int],
                     keys: dict[str, tuple[str, ...]] = PRIMARY_KEYS) -> None:
     """Each stream has exactly the emulator's count, with unique non-null primary keys."""
-    assert run.returncode == 0, run.stderr[-3000:]
-    for stream, key in keys.items():
-        found = run.keys(stream, key)
-        assert all(all(part is not None for part in k) for k in found), stream
-        assert len(found) == len(set(found)), f"duplicate primary keys in {stream}"
-        assert len(found) == counts[stream], f"{stream}: {len(found)} != {counts[stream]}"
+    tap_runner.assert_complete(run, counts, keys)
 
 
-def one_line_failure(run: TapRun) -> str:
-    """The single error line a failed run ends with."""
-    assert run.returncode != 0
-    assert "Traceback" not in run.stderr
-    lines = run.stderr.strip().splitlines()
-    errors = [line for line in lines if "tap-iqm: error: " in line]
-    assert errors == [lines[-1]], "one error line, and it is the last"
-    return errors[0]
+one_line_failure = functools.partial(tap_runner.one_line_failure, tap="tap-iqm")
 
 
 def report_records(run: TapRun, stream: str = "campaign_daily_report") -> list[dict]:

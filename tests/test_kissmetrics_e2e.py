@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import signal
@@ -13,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import tap_runner
 from tap_runner import TapRun, run_tap, tap_args, tap_env
 
 from emulators.process import EmulatorProcess
@@ -34,27 +36,6 @@ RUN_FAILED = re.compile(r"window \S+ \[(\S+), (\S+)\): POST \S*/v2/products/\S+/
 def config(emulator: EmulatorProcess, **extra: t.Any) -> dict[str, t.Any]:
     """The emulator's tap config with fast polls and retries, plus ``extra``."""
     return {**emulator.tap_config, **FAST, **extra}
-
-
-def assert_complete(run: TapRun, counts: dict[str, int],
-                    streams: t.Iterable[str] = tuple(PRIMARY_KEYS)) -> None:
-    """Each stream has exactly the emulator's count, with unique non-null primary keys."""
-    assert run.returncode == 0, run.stderr[-3000:]
-    for stream in streams:
-        keys = run.keys(stream, PRIMARY_KEYS[stream])
-        assert all(all(part is not None for part in k) for k in keys), stream
-        assert len(keys) == len(set(keys)), f"duplicate primary keys in {stream}"
-        assert len(keys) == counts[stream], f"{stream}: {len(keys)} != {counts[stream]}"
-
-
-def one_line_failure(run: TapRun) -> str:
-    """The single error line a failed run ends with."""
-    assert run.returncode != 0
-    assert "Traceback" not in run.stderr
-    lines = run.stderr.strip().splitlines()
-    errors = [line for line in lines if "tap-kissmetrics: error: " in line]
-    assert errors == [lines[-1]], "one error line, and it is the last"
-    return errors[0]
 
 
 def stats_key(report_id: str, start: str, end: str) -> str:
@@ -283,3 +264,12 @@ def test_resume_after_kill_loses_nothing(sig: signal.Signals, moment: str) -> No
         for stream, key in PRIMARY_KEYS.items():
             union = set(first.keys(stream, key)) | set(second.keys(stream, key))
             assert len(union) == counts[stream], f"{stream} lost records across the restart"
+
+
+def assert_complete(run: TapRun, counts: dict[str, int],
+                    streams: t.Iterable[str] = tuple(PRIMARY_KEYS)) -> None:
+    """Each stream has exactly the emulator's count, with unique non-null primary keys."""
+    tap_runner.assert_complete(run, counts, PRIMARY_KEYS, streams)
+
+
+one_line_failure = functools.partial(tap_runner.one_line_failure, tap="tap-kissmetrics")
