@@ -12,6 +12,13 @@ the emulator's ``start_date``, 30 days back, through today: one request per day)
 stream in a run of its own. tap-adnuntius
 runs with a budget at the emulator's per-token limit (``--adnuntius-budget``, 1200/minute);
 the stock tap has no budget and meets the limit as 429s.
+
+IQM is the rate case: ``benchmarks/iqm_rate.py``'s full sync (requests, 429s, the most
+requests in one rate window, wall time ÷ the floor requests ÷ rate) at a scaled limit
+(600/minute), and with ``--iqm-real-rate`` also at IQM's 20/minute (about two minutes).
+Kissmetrics: ``report_results`` (the async Query API: run, poll, page) and ``raw_events``
+(the S3 export, moto) at ``--kissmetrics-scale``, each in a run of its own, with records/s,
+requests and peak memory (no stock tap: the SDK has no async-query or S3 stream to compare).
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import iqm_rate
 
 from emulators.process import EmulatorProcess
 
@@ -156,6 +165,28 @@ def bench_adnuntius(line_items: int, page_size: int, budget: int) -> list[Result
     return results
 
 
+def bench_kissmetrics(scale: int) -> list[Result]:
+    """tap-kissmetrics's report_results and raw_events, each stream in a run of its own."""
+    with EmulatorProcess("kissmetrics", "--seed", "1", "--scale", str(scale),
+                         "--query-polls", "1") as emulator, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        # The emulator has no rate limit; polls as often as a quick server deserves.
+        config = write_json(folder, "config.json", {
+            **emulator.tap_config, "max_requests_per_minute": 60_000,
+            "query_poll_interval_seconds": 0.05, "max_query_poll_interval_seconds": 0.2})
+        tap = [str(BIN / "tap-kissmetrics")]
+        results = []
+        for stream in ("report_results", "raw_events"):
+            catalog = catalog_for(tap, config, folder, {stream})
+            results.append(measure("tap-kissmetrics", scale,
+                                   [*tap, "--config", str(config), "--catalog", str(catalog)],
+                                   stream, emulator))
+        counts = emulator.counts()
+    for result in results:
+        result.expected = counts[result.stream]
+    return results
+
+
 def print_results(results: list[Result]) -> None:
     """One line per run, then the ratio per stream."""
     for r in results:
@@ -163,7 +194,10 @@ def print_results(results: list[Result]) -> None:
         print(f"{r.label:<22} {r.stream:<22} {r.scale:>8} {r.records:>9} {r.seconds:>8.2f} "
               f"{r.rate:>10.0f} {r.requests:>9} {r.throttled:>6} {r.max_rss_mib:>12.1f}{note}")
     for stream in dict.fromkeys(r.stream for r in results):
-        ours, stock = (r for r in results if r.stream == stream)
+        pair = [r for r in results if r.stream == stream]
+        if len(pair) != 2:  # no stock tap to compare with
+            continue
+        ours, stock = pair
         print(f"{'ratio (ours/stock)':<22} {stream:<22} {ours.scale:>8} {'':>9} {'':>8} "
               f"{ours.rate / stock.rate:>9.2f}x")
 
@@ -171,7 +205,8 @@ def print_results(results: list[Result]) -> None:
 def main() -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tap", choices=["all", "amperity", "adnuntius"], default="all")
+    parser.add_argument("--tap", choices=["all", "amperity", "adnuntius", "iqm", "kissmetrics"],
+                        default="all")
     parser.add_argument("--scale", type=int, action="append",
                         help="Amperity profiles per index (3 indexes); repeat to compare memory")
     parser.add_argument("--page-size", type=int, default=1000, help="Amperity profiles per page")
@@ -181,6 +216,13 @@ def main() -> None:
                         help="Adnuntius objects per page (the emulator's maximum)")
     parser.add_argument("--adnuntius-budget", type=int, default=1200,
                         help="tap-adnuntius max_requests_per_minute")
+    parser.add_argument("--iqm-scale", type=int, default=100, help="IQM campaigns")
+    parser.add_argument("--iqm-page-size", type=int, default=10,
+                        help="IQM rows per page (small, so a sync needs many requests)")
+    parser.add_argument("--iqm-real-rate", action="store_true",
+                        help="also run tap-iqm at IQM's 20 requests/minute (about 2 minutes)")
+    parser.add_argument("--kissmetrics-scale", type=int, action="append",
+                        help="Kissmetrics emulator --scale (default 20000); repeat to compare")
     options = parser.parse_args()
     print(f"{'tap':<22} {'stream':<22} {'scale':>8} {'records':>9} {'seconds':>8} "
           f"{'records/s':>10} {'requests':>9} {'429s':>6} {'max RSS MiB':>12}")
@@ -191,6 +233,17 @@ def main() -> None:
         for line_items in options.line_items or [5_000]:
             print_results(bench_adnuntius(line_items, options.adnuntius_page_size,
                                           options.adnuntius_budget))
+    if options.tap in {"all", "kissmetrics"}:
+        for scale in options.kissmetrics_scale or [20_000]:
+            print_results(bench_kissmetrics(scale))
+    if options.tap in {"all", "iqm"}:
+        print("\ntap-iqm at the rate limit (benchmarks/iqm_rate.py; full sync, "
+              f"page size {options.iqm_page_size}):")
+        if options.iqm_real_rate:
+            iqm_rate.measure("20/min (IQM's)", None, 20, scale=max(options.iqm_scale // 5, 1),
+                             page_size=options.iqm_page_size)
+        iqm_rate.measure("600/min (scaled)", "600/60", 600, scale=options.iqm_scale,
+                         page_size=options.iqm_page_size)
 
 
 if __name__ == "__main__":
