@@ -155,8 +155,11 @@ class Dataset:
         return iso(day * 86400.0, "seconds")
 
     def plan(self, i: int) -> LineItemPlan:
-        """A line item's run and price; added line items start tomorrow: they deliver nothing
-        while the emulator runs (its stats stop at the half hour it started in)."""
+        """A line item's run and price.
+
+        Added line items start tomorrow: they deliver nothing while the emulator runs (its
+        stats stop at the half hour it started in).
+        """
         plan = self._plans.get(i)
         if plan is None:
             plan = line_item_plan(self.seed, i, self.today, self.base["orders"])
