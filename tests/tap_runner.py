@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -108,3 +109,46 @@ def one_line_failure(run: TapRun, tap: str) -> str:
     errors = [line for line in lines if f"{tap}: error: " in line]
     assert errors == [lines[-1]], "one error line, and it is the last"
     return errors[0]
+
+
+def after_records(count: int, stream: str | None = None) -> t.Callable[[str], bool]:
+    """A predicate over stdout lines: true once ``count`` RECORDs (of ``stream``) went by."""
+    prefix = '{"type":"RECORD"' + (f',"stream":"{stream}"' if stream else "")
+    seen = [0]
+
+    def done(line: str) -> bool:
+        seen[0] += line.startswith(prefix)
+        return seen[0] >= count
+
+    return done
+
+
+def kill_and_resume(tap: str, config: dict, sig: int, done: t.Callable[[str], bool],
+                    counts: t.Mapping[str, int],
+                    keys: t.Mapping[str, t.Sequence[str]]) -> tuple[TapRun, TapRun]:
+    """Signal a sync once ``done(line)`` holds, rerun from its last STATE, and check that
+    nothing was lost across the restart; return both runs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.Popen(tap_args(tap, config, Path(tmp)), env=tap_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if done(line):
+                break
+        proc.send_signal(sig)
+        # Read the rest through the same buffered reader: communicate() reads the raw pipe
+        # and would drop what the loop above had buffered but not yet returned.
+        lines.append(proc.stdout.read())
+        proc.wait(timeout=60)
+    first = TapRun.parse(proc.returncode, "".join(lines), "")
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 143, "SIGTERM should exit 128 + 15 after its final STATE"
+    assert first.states, "the tap emitted no STATE before it was killed"
+    second = run_tap(tap, config, state=first.states[-1])
+    assert second.returncode == 0, second.stderr[-2000:]
+    for stream, key in keys.items():
+        union = set(first.keys(stream, key)) | set(second.keys(stream, key))
+        assert len(union) == counts[stream], f"{stream} lost records across the restart"
+    return first, second

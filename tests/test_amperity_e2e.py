@@ -7,7 +7,6 @@ import json
 import re
 import signal
 import subprocess
-import tempfile
 import time
 import typing as t
 from pathlib import Path
@@ -132,45 +131,16 @@ def test_token_refreshed_mid_sync_with_client_credentials() -> None:
     assert stats["by_status"].get("401", 0) == 0, "renewal should happen before expiry"
 
 
-def _stream_until(proc: subprocess.Popen, records_wanted: int) -> list[str]:
-    """Read stdout lines until ``records_wanted`` RECORD messages have arrived."""
-    lines: list[str] = []
-    seen = 0
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line)
-        if line.startswith('{"type":"RECORD"'):
-            seen += 1
-            if seen >= records_wanted:
-                break
-    return lines
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_resume_after_kill_loses_nothing(sig: signal.Signals) -> None:
     with EmulatorProcess("amperity", "--seed", "8", "--scale", "300",
-                         "--latency-ms", "15") as emulator, tempfile.TemporaryDirectory() as tmp:
+                         "--latency-ms", "15") as emulator:
         config = {**emulator.tap_config, "page_size": 20, "profile_page_size": 50}
         counts = emulator.counts()
-        proc = subprocess.Popen(tap_args("tap-amperity", config, Path(tmp)), env=tap_env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        lines = _stream_until(proc, records_wanted=counts["audit_events"] + 120)
-        proc.send_signal(sig)
-        # Read the rest through the same buffered reader: communicate() would skip what
-        # the reader has already buffered but not yet returned.
-        assert proc.stdout is not None
-        rest = proc.stdout.read()
-        proc.wait(timeout=60)
-        first = TapRun.parse(proc.returncode, "".join(lines) + rest, "")
-        if sig == signal.SIGTERM:
-            assert proc.returncode == 143, "SIGTERM should exit 128 + 15 after its final STATE"
-        assert first.states, "the tap emitted no STATE before it was killed"
-        second = run_tap("tap-amperity", config, state=first.states[-1])
-        assert second.returncode == 0, second.stderr[-2000:]
+        _, second = tap_runner.kill_and_resume(
+            "tap-amperity", config, sig, tap_runner.after_records(counts["audit_events"] + 120),
+            counts, PRIMARY_KEYS)
         assert sum(len(v) for v in second.records.values()) < sum(counts.values()) + 1
-        for stream, key in PRIMARY_KEYS.items():
-            union = set(first.keys(stream, key)) | set(second.keys(stream, key))
-            assert len(union) == counts[stream], f"{stream} lost records across the restart"
 
 
 def test_incremental_run_reads_only_changes() -> None:

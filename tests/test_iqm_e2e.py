@@ -6,15 +6,12 @@ import datetime as dt
 import functools
 import json
 import signal
-import subprocess
-import tempfile
 import typing as t
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import tap_runner
-from tap_runner import TapRun, run_tap, tap_args, tap_env
+from tap_runner import TapRun, run_tap
 
 from emulators.iqm.testing import Client, report_body
 from emulators.process import EmulatorProcess
@@ -198,42 +195,14 @@ def test_recovers_from_fault_without_loss_or_duplicates(
         assert set(run.keys(stream, key)) == clean_fault_keys[stream], stream
 
 
-def _stream_until(proc: subprocess.Popen, records_wanted: int) -> list[str]:
-    lines: list[str] = []
-    seen = 0
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line)
-        if line.startswith('{"type":"RECORD"'):
-            seen += 1
-            if seen >= records_wanted:
-                break
-    return lines
-
-
 @pytest.mark.parametrize(("sig", "after"), [(signal.SIGTERM, 300), (signal.SIGKILL, 700)])
 def test_resume_after_kill_loses_nothing(sig: signal.Signals, after: int) -> None:
     with EmulatorProcess("iqm", "--seed", "8", "--scale", "50", "--latency-ms", "15",
-                         "--rate-limit", "3000/60") as emulator, \
-            tempfile.TemporaryDirectory() as tmp:
+                         "--rate-limit", "3000/60") as emulator:
         cfg = config(emulator, page_size=20, max_requests_per_minute=3000)
         counts = emulator.counts()
-        proc = subprocess.Popen(tap_args("tap-iqm", cfg, Path(tmp)), env=tap_env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        lines = _stream_until(proc, records_wanted=after)
-        proc.send_signal(sig)
-        assert proc.stdout is not None
-        rest = proc.stdout.read()
-        proc.wait(timeout=60)
-        first = TapRun.parse(proc.returncode, "".join(lines) + rest, "")
-        if sig == signal.SIGTERM:
-            assert proc.returncode == 143, "SIGTERM should exit 128 + 15 after its final STATE"
-        assert first.states, "the tap emitted no STATE before it was killed"
-        second = run_tap("tap-iqm", cfg, state=first.states[-1])
-        assert second.returncode == 0, second.stderr[-2000:]
-        for stream, key in PRIMARY_KEYS.items():
-            union = set(first.keys(stream, key)) | set(second.keys(stream, key))
-            assert len(union) == counts[stream], f"{stream} lost records across the restart"
+        tap_runner.kill_and_resume("tap-iqm", cfg, sig, tap_runner.after_records(after), counts,
+                                   PRIMARY_KEYS)
 
 
 def test_incremental_run_rereads_only_the_lookback() -> None:

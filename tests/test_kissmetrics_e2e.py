@@ -7,15 +7,12 @@ import functools
 import math
 import re
 import signal
-import subprocess
-import tempfile
 import typing as t
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import tap_runner
-from tap_runner import TapRun, run_tap, tap_args, tap_env
+from tap_runner import TapRun, run_tap
 
 from emulators.process import EmulatorProcess
 
@@ -219,20 +216,7 @@ def test_faults_lose_nothing_and_run_each_window_once(
 
 # Resume --------------------------------------------------------------------------------------
 
-def _stream_until(proc: subprocess.Popen, done: t.Callable[[str, int], bool]) -> list[str]:
-    lines: list[str] = []
-    seen = 0
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line)
-        if line.startswith('{"type":"RECORD","stream":"report_results"'):
-            seen += 1
-        if done(line, seen):
-            break
-    return lines
-
-
-def _after_first_window(line: str, seen: int) -> bool:
+def _after_first_window(line: str) -> bool:
     return line.startswith('{"type":"STATE"') and '"report_results"' in line and (
         "window_start" in line)
 
@@ -242,28 +226,14 @@ def _after_first_window(line: str, seen: int) -> bool:
     (signal.SIGTERM, "results"), (signal.SIGKILL, "results")])
 def test_resume_after_kill_loses_nothing(sig: signal.Signals, moment: str) -> None:
     with EmulatorProcess("kissmetrics", "--seed", "8", "--scale", "60", "--query-polls", "2",
-                         "--latency-ms", "5") as emulator, tempfile.TemporaryDirectory() as tmp:
+                         "--latency-ms", "5") as emulator:
         cfg = config(emulator, results_page_size=3, query_poll_interval_seconds=0.1)
         counts = emulator.counts()
-        proc = subprocess.Popen(tap_args("tap-kissmetrics", cfg, Path(tmp)), env=tap_env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         # "query": right after the first window's bookmark, with the next queries running;
         # "results": in the middle of a window's result pages.
-        done = _after_first_window if moment == "query" else (lambda _l, n: n >= 10)
-        lines = _stream_until(proc, done)
-        proc.send_signal(sig)
-        assert proc.stdout is not None
-        rest = proc.stdout.read()
-        proc.wait(timeout=60)
-        first = TapRun.parse(proc.returncode, "".join(lines) + rest, "")
-        if sig == signal.SIGTERM:
-            assert proc.returncode == 143, "SIGTERM should exit 128 + 15 after its final STATE"
-        assert first.states, "the tap emitted no STATE before it was killed"
-        second = run_tap("tap-kissmetrics", cfg, state=first.states[-1])
-        assert second.returncode == 0, second.stderr[-2000:]
-        for stream, key in PRIMARY_KEYS.items():
-            union = set(first.keys(stream, key)) | set(second.keys(stream, key))
-            assert len(union) == counts[stream], f"{stream} lost records across the restart"
+        done = (_after_first_window if moment == "query"
+                else tap_runner.after_records(10, "report_results"))
+        tap_runner.kill_and_resume("tap-kissmetrics", cfg, sig, done, counts, PRIMARY_KEYS)
 
 
 def assert_complete(run: TapRun, counts: dict[str, int],
