@@ -27,6 +27,17 @@ fi
 # The postgres extra (psycopg) lets MELTANO_DATABASE_URI=postgresql+psycopg://... hold state.
 .venv/bin/uv pip install --quiet --compile-bytecode --python .venv-meltano/bin/python \
   'meltano[postgres]==4.4.1'
+# dbt (transform/) and Dagster (orchestration/) each get a venv of their own, from the pinned
+# requirements.txt in their folder.
+for part in transform:.venv-dbt orchestration:.venv-dagster; do
+  dir=${part%%:*}
+  venv=${part#*:}
+  if [ -f "$dir/requirements.txt" ]; then
+    [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+    .venv/bin/uv pip install --quiet --compile-bytecode --python "$venv/bin/python" \
+      -r "$dir/requirements.txt"
+  fi
+done
 mkdir -p output
 .venv-meltano/bin/meltano install > .meltano-install.log 2>&1 || {
   cat .meltano-install.log >&2
