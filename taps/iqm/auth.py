@@ -76,6 +76,8 @@ class IQMTokenEndpoint(TokenEndpoint):
             if self.budget is not None:
                 self.budget.acquire()
             response = self.session.get(url, headers=headers, timeout=self.timeout_seconds)
+            if self.budget is not None:
+                self.budget.observe(response)
             if response.status_code != 429 and response.status_code < 500:
                 break
             if attempt >= self.policy.max_tries:

@@ -122,6 +122,20 @@ class TokenEndpoint:
         self.sleep = sleep
         self.reached = False
 
+    def _post_once(self, url: str, **kwargs: t.Any) -> requests.Response:
+        """One POST drawn from the budget, its answer (or its absence) reported back to it."""
+        if self.budget is not None:
+            self.budget.acquire()
+        try:
+            response = self.session.post(url, timeout=self.timeout_seconds, **kwargs)
+        except requests.RequestException:
+            if self.budget is not None:
+                self.budget.observe(None)
+            raise
+        if self.budget is not None:
+            self.budget.observe(response)
+        return response
+
     def post(
         self,
         url: str,
@@ -136,13 +150,9 @@ class TokenEndpoint:
         while True:
             attempt += 1
             error: BaseException
-            if self.budget is not None:
-                self.budget.acquire()
             try:
-                response = self.session.post(
-                    url, data=data, json=json, headers=headers, auth=auth,
-                    timeout=self.timeout_seconds,
-                )
+                response = self._post_once(url, data=data, json=json, headers=headers,
+                                           auth=auth)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not self.reached and isinstance(exc, requests.ConnectionError) and \
                         cannot_connect(exc):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import typing as t
 
 from pyrate_limiter import Limiter, Rate
 
@@ -46,3 +47,9 @@ class RateBudget:
         """Wait for, and take, one request's worth of budget."""
         self._limiter.try_acquire(self.name, blocking=True)
         self.acquired += 1
+
+    def observe(self, response: t.Any) -> None:
+        """Learn from the answer to a request this budget allowed (None: no answer came).
+
+        Every request that drew from the budget reports its response here.
+        """

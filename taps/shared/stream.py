@@ -125,21 +125,13 @@ class ResilientStream(RESTStream[t.Any]):
         def send(prepared_request: requests.PreparedRequest, context: Context | None) -> t.Any:
             budget.acquire()
             try:
-                return func(prepared_request, context)
-            except BadBodyError as exc:
-                count = getattr(prepared_request, _BAD_BODIES, 0) + 1
-                setattr(prepared_request, _BAD_BODIES, count)
-                if count > MAX_BAD_BODY_RETRIES:
-                    msg = f"{exc} (still so after {MAX_BAD_BODY_RETRIES} retries)"
-                    raise FatalAPIError(msg) from None
-                raise
-            except TokenRejectedError as exc:
-                # Renew and retry once per request; a second rejection is final.
-                if getattr(prepared_request, _AUTH_RETRIED, False):
-                    raise self.client_error(exc.response) from None
-                setattr(prepared_request, _AUTH_RETRIED, True)
+                response = func(prepared_request, context)
+            except RetriableAPIError as exc:
+                budget.observe(exc.response)
+                self._limit_retries(exc, prepared_request)
                 raise
             except requests.exceptions.ConnectionError as exc:
+                budget.observe(None)
                 if not self.runtime.host_reached and cannot_connect(exc):
                     msg = (
                         f"Cannot reach {self.url_base} ({type(exc).__name__}). "
@@ -147,8 +139,28 @@ class ResilientStream(RESTStream[t.Any]):
                     )
                     raise ConfigurationError(msg) from None
                 raise
+            except requests.exceptions.RequestException:
+                budget.observe(None)
+                raise
+            budget.observe(response)
+            return response
 
         return super().request_decorator(send)
+
+    def _limit_retries(self, exc: RetriableAPIError,
+                       prepared_request: requests.PreparedRequest) -> None:
+        """Raise a final error once a bad body or a rejected token has been retried enough."""
+        if isinstance(exc, BadBodyError):
+            count = getattr(prepared_request, _BAD_BODIES, 0) + 1
+            setattr(prepared_request, _BAD_BODIES, count)
+            if count > MAX_BAD_BODY_RETRIES:
+                msg = f"{exc} (still so after {MAX_BAD_BODY_RETRIES} retries)"
+                raise FatalAPIError(msg) from None
+        elif isinstance(exc, TokenRejectedError):
+            # Renew and retry once per request; a second rejection is final.
+            if getattr(prepared_request, _AUTH_RETRIED, False):
+                raise self.client_error(exc.response) from None
+            setattr(prepared_request, _AUTH_RETRIED, True)
 
     # Responses -----------------------------------------------------------------------------
 
@@ -277,13 +289,16 @@ class ResilientStream(RESTStream[t.Any]):
                 response = self.requests_session.send(
                     self.authenticator(prepared), timeout=self.timeout, allow_redirects=False)
             except requests.exceptions.ConnectionError as exc:
+                budget.observe(None)
                 if cannot_connect(exc) and attempt < policy.max_tries:
                     self._wait_before_resubmit(where, attempt, exc)
                     continue
                 raise self._maybe_started(where, type(exc).__name__) from None
             except requests.exceptions.RequestException as exc:  # timeout, body cut short
+                budget.observe(None)
                 raise self._maybe_started(where, type(exc).__name__) from None
             self.runtime.host_reached = True
+            budget.observe(response)
             status = response.status_code
             if status == 401 and self.authenticator.can_refresh and not renewed:
                 self.authenticator.invalidate()
