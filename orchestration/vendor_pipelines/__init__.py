@@ -1,0 +1,1 @@
+"""The Dagster code location of the tenant pipelines (``definitions.py`` loads it)."""
