@@ -17,9 +17,10 @@ from emulators.adnuntius.auth import Authenticator, credential
 from emulators.adnuntius.errors import STATUS_CODES, AdnError, message
 from emulators.adnuntius.ids import iso
 from emulators.adnuntius.objects import RESOURCES
-from emulators.adnuntius.query import Selector
+from emulators.adnuntius.query import NOT_FILTERS, Selector
 from emulators.adnuntius.stats import Stats
 from emulators.adnuntius.store import NETWORK_ID, Dataset
+from emulators.framework.cache import BodyCache
 from emulators.framework.http import HTTPError, Request, Response
 from emulators.framework.limits import parse_rate
 
@@ -58,6 +59,8 @@ class AdnuntiusAPI:
                                   usernames=(self.data.username(0), self.data.username(1),
                                              self.data.username(2)))
         self._daily_pairs: dict[int, int] = {}
+        #: Encoded list pages and stats answers by (resource, data version, query).
+        self.pages = BodyCache()
 
     # Framework hooks ---------------------------------------------------------------------
 
@@ -162,7 +165,10 @@ class AdnuntiusAPI:
         self._check_context(request)  # GUESS: HEAD needs it too (api-tools sends it)
         if resource == "stats" and len(parts) == 1 and method in {"GET", "HEAD"}:
             args = {k: v[0] for k, v in request.query.items() if v}
-            return self._maybe_head(request, _json(200, self.stats.query(args)))
+            key = ("stats", self.data.version,
+                   tuple(sorted((k, v) for k, v in args.items() if k not in NOT_FILTERS)))
+            body = self.pages.get_or_build(key, lambda: _ENCODER.encode(self.stats.query(args)))
+            return self._maybe_head(request, Response(200, body))
         if resource not in RESOURCES or len(parts) > 2:
             raise _not_found(path)
         if method not in {"GET", "HEAD"}:
@@ -210,9 +216,18 @@ class AdnuntiusAPI:
         # GUESS: a page below the first page number is the first page.
         offset = max(page - self.page_base, 0) * page_size
         indices = self.selector.select(resource, request.query, time.time())
-        results = [self.data.render(resource, i) for i in indices[offset:offset + page_size]]
-        return _json(200, {"page": page, "pageSize": page_size, "totalCount": len(indices),
-                           "results": results})
+
+        def body() -> bytes:
+            results = [self.data.render(resource, i) for i in indices[offset:offset + page_size]]
+            return _ENCODER.encode({"page": page, "pageSize": page_size,
+                                    "totalCount": len(indices), "results": results})
+
+        if "where" in request.query:  # may hold a relative time: evaluated per listing
+            return Response(200, body())
+        key = (resource, self.data.version, page, page_size,
+               tuple(sorted((k, tuple(v)) for k, v in request.query.items()
+                            if k not in NOT_FILTERS)))
+        return Response(200, self.pages.get_or_build(key, body))
 
 
 def _int_arg(request: Request, name: str, default: int) -> int:

@@ -69,6 +69,8 @@ class Dataset:
         self.version = 0
         self._plans: dict[int, LineItemPlan] = {}
         self._ids: dict[str, dict[int, str]] = {p: {} for p in RESOURCES}
+        #: (path, index) -> current name; refs repeat the same few parents. Reset by mutate.
+        self._names: dict[tuple[str, int], str] = {}
         self._year = dt.datetime.fromtimestamp(started, tz=dt.timezone.utc).year
         start = self.start_day * 86400 + 3600
         self._time_span = (start, max(started - 60 - start, 1))
@@ -127,10 +129,14 @@ class Dataset:
         return iso(created, style), iso(updated, style)
 
     def name(self, path: str, i: int) -> str:
-        """The current name (``(edited)`` after a mutation renamed it)."""
-        name = name_of(path, i, self._hash(path, i, 1), self._year)
-        overlay = self.changed.get((path, i))
-        return f"{name} (edited)" if overlay and overlay["edited"] else name
+        """The current name (``(edited)`` after a mutation renamed it); memoised per version."""
+        names = self._names
+        name = names.get((path, i))
+        if name is None:
+            name = name_of(path, i, self._hash(path, i, 1), self._year)
+            overlay = self.changed.get((path, i))
+            name = names[(path, i)] = f"{name} (edited)" if overlay and overlay["edited"] else name
+        return name
 
     def ref(self, path: str, i: int) -> dict[str, str]:
         """A reference object ``{id, name, url}`` (research §3)."""
@@ -217,6 +223,7 @@ class Dataset:
         every third added object is HIDDEN.
         """
         self.version += 1
+        self._names.clear()
         rng = random.Random(mix(self.seed, self.version, 99))
         report: dict[str, dict[str, int]] = {"changed": {}, "added": {}, "hidden": {}}
         for path, resource in RESOURCES.items():

@@ -13,10 +13,13 @@ import time
 import typing as t
 import uuid
 
+import msgspec
+
 from emulators.amperity import records
 from emulators.amperity.auth import TENANT, Tokens, versions_for
 from emulators.amperity.data import Timeline, code, iso, mix, parse_time
 from emulators.amperity.listing import Matcher, cursor_page, parse_bool
+from emulators.framework.cache import BodyCache
 from emulators.framework.http import HTTPError, Request, Response
 from emulators.framework.limits import parse_rate
 
@@ -50,6 +53,7 @@ ROUTES: dict[tuple[str, ...], tuple[str, ...]] = {
 WORKFLOW_FILTERS = ("ended_from", "ended_to", "state", "type")
 #: GUESS: data templates campaigns are configured with (the first is the docs' example id).
 TEMPLATE_COUNT = 4
+_ENCODER = msgspec.json.Encoder()
 
 
 class AmperityAPI:
@@ -75,6 +79,8 @@ class AmperityAPI:
         self.templates = ["ptg-2QLLqXBEq"] + [f"ptg-{code(mix(seed, 16, k), 9)}"
                                               for k in range(1, TEMPLATE_COUNT)]
         self.started_runs: dict[str, dict[str, t.Any]] = {}  # POST /workflow/runs
+        #: Encoded ``data`` arrays of unfiltered pages; records change only on /mutate.
+        self.pages = BodyCache()
 
     # Framework hooks ---------------------------------------------------------------------
 
@@ -110,6 +116,7 @@ class AmperityAPI:
     def mutate(self, count: int) -> dict[str, t.Any]:
         """Change and add records with timestamps "now"."""
         changed = self.data.mutate(count, time.time())
+        self.pages.clear()
         return {"changed": changed, "counts": self.counts()}
 
     def error(self, request: Request, status: int, message: str) -> Response:
@@ -189,7 +196,13 @@ class AmperityAPI:
         page = cursor_page(request, kind=kind, lo=lo, hi=hi, size=size,
                            default_limit=default_limit, short_pages=self.short_pages,
                            filters=filters, matcher_for=matcher_for)
-        return Response.json(200, {"data": [render(i) for i in page.indices], **page.tail})
+        if page.filtered or not page.indices:
+            return Response.json(200, {"data": [render(i) for i in page.indices], **page.tail})
+        # The hot path: a run of consecutive records, encoded once until the next /mutate.
+        first, count = page.indices[0], len(page.indices)
+        data = self.pages.get_or_build(
+            (kind, first, count), lambda: _ENCODER.encode([render(i) for i in page.indices]))
+        return Response(200, _with_tail(data, page.tail))
 
     def _window(self, request: Request, timeline: Timeline, frm: str, to: str) -> tuple[int, int]:
         start, end = _times(request, frm, to)
@@ -342,11 +355,19 @@ class AmperityAPI:
         if filters or not page.indices:
             data = [self.data.profile_at(index_id, key, i) for i in page.indices]
             return Response.json(200, {"data": data, **page.tail})
-        # The hot path: consecutive profiles rendered as text.
-        body = self.data.profiles_page(index_id, key, page.indices[0], page.indices[-1] + 1)
-        if page.tail:
-            body = body[:-1] + b"," + json.dumps(page.tail, separators=(",", ":")).encode()[1:]
-        return Response(200, body)
+        # The hot path: consecutive profiles rendered as text, once until the next /mutate.
+        start, end = page.indices[0], page.indices[-1] + 1
+        data = self.pages.get_or_build(
+            (f"pr:{index_id}", start, end - start),
+            lambda: self.data.profiles_page(index_id, key, start, end))
+        return Response(200, _with_tail(data, page.tail))
+
+
+def _with_tail(data: bytes, tail: dict[str, t.Any]) -> bytes:
+    """``{"data":<data>,<tail>}``: the page body around an encoded ``data`` array."""
+    if not tail:
+        return b'{"data":' + data + b"}"
+    return b'{"data":' + data + b"," + json.dumps(tail, separators=(",", ":")).encode()[1:]
 
 
 def _pattern(parts: list[str]) -> tuple[str, ...] | None:

@@ -52,6 +52,8 @@ class Page:
 
     indices: list[int]
     tail: dict[str, t.Any]
+    #: True when a filter chose the indices (they need not be consecutive).
+    filtered: bool = False
 
 
 def cursor_page(request: Request, *, kind: str, lo: int, hi: int, size: int, default_limit: int,
@@ -97,4 +99,4 @@ def cursor_page(request: Request, *, kind: str, lo: int, hi: int, size: int, def
         tail["next_token"] = encode_token({**state, "o": offset, "p": page + 1})
     if with_total:
         tail["total"] = span if match is None else sum(1 for n in range(span) if match(position(n)))
-    return Page(indices, tail)
+    return Page(indices, tail, filtered=match is not None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import typing as t
 
 from emulators.amperity.data import (
@@ -37,8 +38,14 @@ INDEXES: list[dict[str, t.Any]] = [
 RUNNING_SHARE = 0.08  # the newest 8% of workflow runs are still running (GUESS)
 
 
+@functools.lru_cache(maxsize=4096)
+def _utc_day(day: int) -> str:
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=day)).strftime("%Y%m%d")
+
+
 def _day(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).strftime("%Y%m%d")
+    """``YYYYMMDD`` of a UTC moment (one strftime per day, not per record)."""
+    return _utc_day(int(epoch // 86400))
 
 
 def _index_from_id(identifier: str, prefix: str) -> int:
@@ -255,7 +262,7 @@ class Dataset:
         return {"id": f"cl-{key}{i:08d}", "index_id": index_id, "attributes": attributes}
 
     def profiles_page(self, index_id: str, key: int, start: int, end: int) -> bytes:
-        """``{"data":[...]}`` for profiles [start, end), built as text (the hot path)."""
+        """The JSON array of profiles [start, end), built as text (the hot path)."""
         seed, updates = self.seed, self.profile_updates
         parts = []
         for i in range(start, end):
@@ -269,7 +276,7 @@ class Dataset:
                 f'"loyalty_id":"{(h >> 8) % 1000000000:09d}-{i % 10}",'
                 f'"loyalty_tier":"{tier}","city":"{CITIES[(h >> 44) & 7]}"}}}}'
             )
-        return ('{"data":[' + ",".join(parts) + "]}").encode()
+        return ("[" + ",".join(parts) + "]").encode()
 
     def profile(self, index_id: str, profile_id: str) -> dict[str, t.Any]:
         """get-profile."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import typing as t
 
+from emulators.framework.cache import BodyCache
 from emulators.framework.http import HTTPError, Request, Response
 from emulators.framework.limits import parse_rate
 from emulators.iqm import catalog
@@ -63,6 +64,13 @@ ROUTES: dict[str, tuple[str, str]] = {
 }
 
 
+#: Paths whose 200 answers are cached (errors are raised, so never cached).
+CACHED_PATHS = frozenset({
+    "/api/v3/ra/report/execute", "/api/v3/cmp/basic/list", "/api/v3/cmp/io/basic/list",
+    "/api/v3/crt/creatives/list", "/api/v3/audience/list", "/api/v3/conversion/list",
+    "/api/v3/ra/reports/list"})
+
+
 def _json(status: int, payload: t.Any) -> Response:
     return Response.json(status, payload)
 
@@ -89,6 +97,8 @@ class IQMAPI:
         self.lists = Lists(self.data)
         self.reports = Reports(self.data)
         self.auth = Authenticator(seed=seed, token_ttl=token_ttl, token_response=token_response)
+        #: Encoded list and report pages by (path, workspace, data version, request).
+        self.pages = BodyCache()
 
     # Framework hooks ---------------------------------------------------------------------
 
@@ -143,6 +153,7 @@ class IQMAPI:
     def mutate(self, count: int) -> dict[str, t.Any]:
         """Rename ``count`` records and add ``count`` per stream (added ones never deliver)."""
         report = self.data.mutate(count, time.time())
+        self.pages.clear()
         return {**report, "counts": self.counts()}
 
     def error(self, request: Request, status: int, message: str) -> Response:
@@ -185,6 +196,17 @@ class IQMAPI:
             return _ok({"data": rows, "totalRecords": len(rows), "filteredRecords": len(rows)})
         if path == "/api/v3/ra/report/dimension-metrics/detail":
             return _ok(catalog.dimension_metrics())
+        if path in CACHED_PATHS:
+            # A list page or report page depends only on the data, the workspace and the
+            # request: its body is encoded once until /mutate changes the data.
+            key = (path, request.method, ow_id, self.data.version, request.body,
+                   tuple(sorted((k, tuple(v)) for k, v in request.query.items())))
+            return Response(200, self.pages.get_or_build(
+                key, lambda: self._answer(request, path, ow_id).body))
+        return self._answer(request, path, ow_id)
+
+    def _answer(self, request: Request, path: str, ow_id: int) -> Response:
+        """A report page or a list page (every other path is a legacy v2 one)."""
         if path == "/api/v3/ra/report/execute":
             body = json_body(request, EXECUTE_FIELDS, nullable=frozenset({"customerIds"}))
             if ow_id != self.data_owner():

@@ -15,15 +15,20 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
+import msgspec
+
+from emulators.framework.cache import BodyCache
 from emulators.framework.http import HTTPError, Request, Response
 from emulators.framework.rand import mix
 from emulators.kissmetrics.model import RUNNABLE, Dataset
 from emulators.kissmetrics.people import MAX_WINDOW_DAYS, People
 
+RESULT_PAGES_BUDGET_BYTES = 64 << 20
 RESULTS_DEFAULT_LIMIT = 50  # the docs' example and ISSUE#145's self link
 NOT_RUNNABLE = "Error initializing report: Only people search reports supported at this time."
 NO_CACHE = [("Cache-Control", "no-cache")]  # on the 202 [KMS:update]
 REVALIDATE = [("Cache-Control", "max-age=0, private, must-revalidate")]
+_ENCODER = msgspec.json.Encoder()
 _ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?"
                   r"\s*(Z|[+-]\d\d:?\d\d)?$")
 
@@ -108,6 +113,8 @@ class Queries:
         self.queries: dict[str, Query] = {}
         self.runs: Counter[str] = Counter()
         self.counters: Counter[str] = Counter()
+        #: Encoded result pages (a tap reads each once; a second reader gets them again).
+        self.pages = BodyCache(RESULT_PAGES_BUDGET_BYTES)
 
     def stats(self) -> dict[str, t.Any]:
         """``query_runs``: run requests the server acted on, per "report_id start end"."""
@@ -222,10 +229,12 @@ class Queries:
         rows = self._rows(query)
         links = [_link(f"{base}/results?limit={limit}&offset={offset}", "self", "Self"),
                  _link(f"{base}/export", "export", "Export")]
-        return Response.json(200, {"meta": {"status": 200}, "data": rows[offset:offset + limit],
-                                   "pagination": {"limit": limit, "offset": offset,
-                                                  "total": len(rows)},
-                                   "links": links}, [link_header(links), *REVALIDATE])
+        # A completed query's rows never change: each page is encoded once.
+        body = self.pages.get_or_build((qid, base, limit, offset), lambda: _ENCODER.encode(
+            {"meta": {"status": 200}, "data": rows[offset:offset + limit],
+             "pagination": {"limit": limit, "offset": offset, "total": len(rows)},
+             "links": links}))
+        return Response(200, body, [link_header(links), *REVALIDATE])
 
     def export(self, request: Request, qid: str) -> Response:
         """GUESS (undocumented): the whole result as CSV with a header row."""
