@@ -181,7 +181,7 @@ def kissmetrics(scale: int) -> None:
         headers = {"Authorization": f"Bearer {cfg['api_token']}"}
         listing = DECODE.decode(session.get(f"{cfg['core_api_url']}/reports", headers=headers,
                                             params={"limit": 100}, timeout=60).content)
-        chosen = next(r for r in listing["data"] if r["type"] == "people_search_v2")
+        chosen = next(r for r in listing["data"] if r["report_type"] == "people_search_v2")
         now = dt.datetime.now(dt.timezone.utc)
         window = {"start_date": (now - dt.timedelta(days=30)).isoformat(),
                   "end_date": now.isoformat()}
@@ -209,7 +209,7 @@ def kissmetrics(scale: int) -> None:
 
 VENDORS: dict[str, t.Callable[[int], None]] = {
     "amperity": amperity, "adnuntius": adnuntius, "iqm": iqm, "kissmetrics": kissmetrics}
-DEFAULT_SCALES = {"amperity": 200_000, "adnuntius": 20_000, "iqm": 20_000,
+DEFAULT_SCALES = {"amperity": 200_000, "adnuntius": 20_000, "iqm": 2_000,
                   "kissmetrics": 20_000}
 
 
