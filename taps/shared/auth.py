@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import typing as t
 from dataclasses import dataclass, field
@@ -218,6 +219,9 @@ class RefreshingBearerAuth(AuthBase):
         self.clock = clock
         self._grant: TokenGrant | None = None
         self._margin = margin_seconds
+        #: One renewal at a time: a prefetch thread and the main thread may both need a token,
+        #: and a rotating refresh token can be used only once.
+        self._renewing = threading.Lock()
         self.logins = 0
         self.refreshes = 0
 
@@ -248,7 +252,11 @@ class RefreshingBearerAuth(AuthBase):
         """A valid access token, renewed first if it is about to expire."""
         grant = self._grant
         if grant is None or not grant.is_fresh(now=self.clock(), margin_seconds=self._margin):
-            grant = self._renew()
+            with self._renewing:
+                grant = self._grant
+                if grant is None or not grant.is_fresh(now=self.clock(),
+                                                       margin_seconds=self._margin):
+                    grant = self._renew()
         return grant.access_token
 
     def invalidate(self) -> None:

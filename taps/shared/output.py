@@ -68,6 +68,14 @@ class SingerOutput(MsgSpecWriter):
         if message.type != SingerMessageType.RECORD or len(self._block) >= self.block_bytes:
             self.flush()
 
+    def write_block(self, lines: bytes) -> None:
+        """Whole RECORD lines, already encoded (a page at a time)."""
+        if self._sealed:
+            return
+        self._block += lines
+        if len(self._block) >= self.block_bytes:
+            self.flush()
+
     def flush(self) -> None:
         """Write the pending block out completely (unless the output is sealed)."""
         if self._sealed:

@@ -26,6 +26,7 @@ from taps.shared.errors import (
     sentence,
 )
 from taps.shared.logs import quiet_known_noise
+from taps.shared.pagepath import PageRecordPath
 from taps.shared.redaction import redact
 from taps.shared.retry import ImmediateRetry, QuickRetry
 
@@ -51,7 +52,7 @@ class BadBodyError(RetriableAPIError, QuickRetry):
     """A 2xx that is not JSON, or JSON without the expected list: retried twice, quickly."""
 
 
-class ResilientStream(RESTStream[t.Any]):
+class ResilientStream(PageRecordPath, RESTStream[t.Any]):
     """Transport for every vendor stream.
 
     - one rate budget per tap process (``budget_name`` picks which), acquired per attempt;
@@ -228,6 +229,7 @@ class ResilientStream(RESTStream[t.Any]):
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        self.note_new_page()
         records = getattr(response, _RECORDS, None)
         if records is None:  # validate_response was bypassed (e.g. a subclass)
             self.validate_response(response)

@@ -101,6 +101,14 @@ def common_properties(*, requests_per_minute: int, api_url: str | None) -> list[
                                 "each retry, with jitter."),
         th.Property("request_timeout_seconds", th.IntegerType(minimum=1), default=300,
                     description="Seconds to wait for a response before retrying."),
+        th.Property("max_concurrent_requests", th.IntegerType(minimum=1), default=4,
+                    description="Requests in flight at once: the next page is fetched while "
+                                "one is processed, and independent partitions in parallel, "
+                                "always inside the request budget (1: one at a time)."),
+        th.Property("fast_record_path", th.BooleanType, default=True,
+                    description="Write a page of records at once, conformed by types "
+                                "derived from the schema; the output is the SDK's. False "
+                                "uses the SDK's per-record path."),
     ]
 
 
