@@ -57,6 +57,6 @@ def test_dbt_reads_duckdb_files_in_the_loaders_format() -> None:
     """target-duckdb pins duckdb (1.3 drops rows); dbt's duckdb must open the same files."""
     loaders = yaml.safe_load((ROOT / "meltano.yml").read_text())["plugins"]["loaders"]
     target = next(loader for loader in loaders if loader["name"] == "target-duckdb")
-    loader_pin = re.search(r"duckdb~=(\d+\.\d+)", target["pip_url"])
+    loader_pin = re.search(r"(?<![\w-])duckdb~=(\d+\.\d+)", target["pip_url"])
     assert loader_pin
     assert f"duckdb=={loader_pin.group(1)}." in UTILITIES["dbt-duckdb"]["pip_url"]
