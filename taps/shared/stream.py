@@ -27,6 +27,7 @@ from taps.shared.errors import (
 )
 from taps.shared.logs import quiet_known_noise
 from taps.shared.pagepath import PageRecordPath
+from taps.shared.prefetch import PrefetchingRequests
 from taps.shared.redaction import redact
 from taps.shared.retry import ImmediateRetry, QuickRetry
 
@@ -52,7 +53,7 @@ class BadBodyError(RetriableAPIError, QuickRetry):
     """A 2xx that is not JSON, or JSON without the expected list: retried twice, quickly."""
 
 
-class ResilientStream(PageRecordPath, RESTStream[t.Any]):
+class ResilientStream(PageRecordPath, PrefetchingRequests, RESTStream[t.Any]):
     """Transport for every vendor stream.
 
     - one rate budget per tap process (``budget_name`` picks which), acquired per attempt;
