@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import typing as t
 
 import pytest
@@ -198,3 +199,32 @@ def test_credential_sets_are_named_when_missing_and_the_choice_said_when_both(
         both = TwoModeTap(config={"token": "static-token-xyz", "renewable": True})
         assert both.auth_mode() == "renewable login"
     assert "using the renewable login" in caplog.text
+
+
+@pytest.mark.parametrize("concurrent", [1, 2])
+def test_the_next_page_is_requested_while_a_page_is_processed(concurrent: int) -> None:
+    stream = _stream(max_concurrent_requests=concurrent)
+    with requests_mock.Mocker() as mock:
+        mock.get(URL, [_page([1, 2], "p2"), _page([3, 4], "p3"), _page([5])])
+        records = iter(stream.get_records(None))
+        assert next(records) == {"id": 1}
+        # Page 1 is being processed: with prefetch, page 2 is already on its way.
+        if concurrent > 1:
+            for _ in range(500):
+                if mock.call_count == 2:
+                    break
+                threading.Event().wait(0.01)
+        assert mock.call_count == (2 if concurrent > 1 else 1)
+        assert [r["id"] for r in records] == [2, 3, 4, 5]
+        assert mock.call_count == 3
+        assert [q.qs.get("cursor") for q in mock.request_history] == [None, ["p2"], ["p3"]]
+
+
+def test_a_prefetched_request_fails_where_the_sdk_would_have_made_it() -> None:
+    stream = _stream(max_retries=0)
+    with requests_mock.Mocker() as mock:
+        mock.get(URL, [_page([1, 2], "p2"), {"status_code": 400, "json": {"error": "bad"}}])
+        records = iter(stream.get_records(None))
+        assert [next(records), next(records)] == [{"id": 1}, {"id": 2}]
+        with pytest.raises(FatalAPIError):
+            next(records)
