@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -70,6 +71,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=3000, help="Dagster UI port")
     args = parser.parse_args()
+    # A handler (not SIG_IGN, which a shell's `&` sets) so that dagster dev, which inherits
+    # the default, can be stopped with SIGINT; SIGTERM stops the demo the same way.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     subprocess.run([str(MELTANO_PYTHON), "-c", CREATE_DATABASE, MELTANO_DB, DAGSTER_DB],  # noqa: S603
                    check=True)
     HOME.mkdir(parents=True, exist_ok=True)
@@ -86,11 +91,18 @@ def main() -> int:
               flush=True)
         command = [str(DAGSTER), "dev", "-w", str(ROOT / "orchestration" / "workspace.yaml"),
                    "-h", "127.0.0.1", "-p", str(args.port)]
-        try:
-            return subprocess.run(command, cwd=ROOT, env=demo_env(emulators),  # noqa: S603
-                                  check=False).returncode
-        except KeyboardInterrupt:
-            return 130
+        dagster = subprocess.Popen(command, cwd=ROOT, env=demo_env(emulators))  # noqa: S603
+        while True:
+            try:
+                return dagster.wait()
+            except KeyboardInterrupt:
+                # dagster dev stops its webserver, daemon and code server on SIGINT (Ctrl-C
+                # in a terminal sends it to both of us; a SIGTERM to this process does not).
+                dagster.send_signal(signal.SIGINT)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -296,3 +296,28 @@ def test_shipped_definitions_load() -> None:
     assert set(out["schedules"]) == {"amperity_hourly", "adnuntius_daily", "iqm_daily",
                                      "kissmetrics_daily"}
     assert render_plugins(config) == (ROOT / PLUGINS_FILE).read_text()
+
+
+def test_interrupted_run_sends_sigterm_to_meltano(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dagster terminating a run must not leave Meltano's run "running" (it would refuse
+    the next one): the subprocess gets SIGTERM, so the tap writes its state and stops."""
+    from vendor_pipelines import meltano_run  # noqa: PLC0415
+
+    marker = tmp_path / "terminated"
+    fake = tmp_path / "meltano"
+    fake.write_text("#!/usr/bin/env bash\n"
+                    f"trap 'echo term > {marker}; kill %1; exit 143' TERM\n"
+                    "echo '{\"event\": \"Running job\", \"level\": \"info\"}'\n"
+                    "sleep 30 & wait\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(meltano_run, "MELTANO", fake)
+    tenant = load_tenants(_project(tmp_path, TWO_AMPERITY_TENANTS)).tenant(
+        "amperity_to_postgres", "acme")
+
+    def interrupt(line: str) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        meltano_run.run_meltano(tenant, "dev", dict(os.environ), tmp_path, interrupt)
+    assert marker.read_text().strip() == "term"
