@@ -274,6 +274,7 @@ def test_dagster_definitions_follow_tenants_and_meltano_schedules(tmp_path: Path
     assert amperity[0][1]["vendor_pipelines/state_id"] == \
         "dev:tap-amperity--acme-to-target-postgres"
     assert amperity[0][1]["dagster/partition"] == "acme"
+    assert amperity[0][1]["vendor_pipelines/vendor"] == "amperity"
     assert len({r[2] for r in amperity}) == 3  # one run key per tenant and tick
     # hooli shares acme's IQM account (and rate limit): one account tag, one run at a time.
     assert [r[1]["vendor_pipelines/account"] for r in iqm] == ["iqm:acme", "iqm:globex",

@@ -34,6 +34,8 @@ TAG_PREFIX = "vendor_pipelines"
 #: account (and so its rate limit) never run at once.
 ACCOUNT_TAG = f"{TAG_PREFIX}/account"
 STATE_ID_TAG = f"{TAG_PREFIX}/state_id"
+#: For limits per vendor (``{key: vendor_pipelines/vendor, value: iqm, limit: 2}``).
+VENDOR_TAG = f"{TAG_PREFIX}/vendor"
 #: Secret values shorter than this are not masked in echoed lines (they would mask words).
 MIN_MASKED_LENGTH = 4
 
@@ -52,7 +54,7 @@ def run_tags(pipeline: Pipeline, tenant_name: str, environment: str) -> dict[str
     """Tags of a scheduled or job run of one partition (the run coordinator reads them)."""
     tenant = pipeline.tenants[tenant_name]
     return {ACCOUNT_TAG: f"{pipeline.vendor}:{tenant.account}",
-            STATE_ID_TAG: tenant.state_id(environment)}
+            STATE_ID_TAG: tenant.state_id(environment), VENDOR_TAG: pipeline.vendor}
 
 
 def _masker(secrets: t.Iterable[str]) -> t.Callable[[str], str]:
