@@ -1,7 +1,8 @@
-"""Every tap both ways over the same emulator data: the page-level path and the SDK's own.
+"""Every tap both ways over the same emulator data: the fast paths and the SDK's own.
 
-``fast_record_path`` (a page at a time, typed conformance) must write the messages the
-SDK's per-record path writes: the same RECORD and STATE messages in the same order, modulo
+The page-level path (``fast_record_path``: a page at a time, typed conformance) with pages
+prefetched and windows read ahead (``max_concurrent_requests`` 4) must write the messages
+that the SDK's per-record path writes one request at a time: the same RECORD and STATE messages in the same order, modulo
 ``time_extracted``; on a first run and on a rerun from the final state.
 """
 
@@ -87,7 +88,9 @@ def test_page_path_writes_what_the_sdk_writes(vendor: str) -> None:
     with EmulatorProcess(vendor, *arguments) as emulator:
         config = {**emulator.tap_config, **settings}
         fast = run_tap(tap, {**config, "fast_record_path": True})
-        sdk = run_tap(tap, {**config, "fast_record_path": False})
+        # The SDK's path, one request at a time: no prefetch, no windows read ahead.
+        sdk = run_tap(tap, {**config, "fast_record_path": False,
+                            "max_concurrent_requests": 1})
         assert fast.returncode == sdk.returncode == 0, fast.stderr[-2000:] + sdk.stderr[-2000:]
         fast_messages, sdk_messages = messages(fast.stdout), messages(sdk.stdout)
         assert sum(len(r) for r in fast.records.values()) > 500
@@ -98,7 +101,8 @@ def test_page_path_writes_what_the_sdk_writes(vendor: str) -> None:
         emulator.mutate(5)
         state = fast.states[-1]
         fast_rerun = run_tap(tap, {**config, "fast_record_path": True}, state=state)
-        sdk_rerun = run_tap(tap, {**config, "fast_record_path": False}, state=state)
+        sdk_rerun = run_tap(tap, {**config, "fast_record_path": False,
+                                  "max_concurrent_requests": 1}, state=state)
         assert fast_rerun.returncode == sdk_rerun.returncode == 0, fast_rerun.stderr[-2000:]
         fast_messages, sdk_messages = messages(fast_rerun.stdout), messages(sdk_rerun.stdout)
         assert fast_messages == sdk_messages, first_difference(fast_messages, sdk_messages)

@@ -266,9 +266,8 @@ class ReportStream(WindowBookmarks, IQMStream):
         yield from super().get_records(context)
 
     @override
-    def window_records(self, window: DayWindow, context: Context | None) -> t.Iterable[dict]:
+    def begin_window(self, window: DayWindow) -> None:
         self._seen: set[tuple] = set()
-        return super().window_records(window, context)
 
     @override
     def get_new_paginator(self) -> ReportPaginator:

@@ -8,10 +8,16 @@ an empty day still advances it.
 from __future__ import annotations
 
 import abc
+import contextvars
 import datetime as dt
+import functools
 import typing as t
+from collections import deque
 from dataclasses import dataclass
+from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from taps.shared.prefetch import Prefetcher, without_prefetch
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -82,10 +88,29 @@ class WindowBookmarks(abc.ABC):
     run starts after it), or the window's own ``day`` while it is still under way. Records
     never move the bookmark themselves, so an empty window advances it all the same and a
     look-back re-read never moves it back.
+
+    With ``max_concurrent_requests`` above 1, the windows after the one being written are
+    fetched on worker threads meanwhile (each window's records whole, at most that many
+    windows ahead), inside the request budget. Records and bookmarks still go out window by
+    window in order, so a bookmark never covers a window not yet written.
     """
 
-    #: The window being read (set for the duration of its requests).
-    current_window: DayWindow | None = None
+    @property
+    def current_window(self) -> DayWindow | None:
+        """The window being read in this context (its request hooks read it).
+
+        A context variable: a worker reading another window ahead, and the page prefetch of
+        this one, each see their own window.
+        """
+        return self._window_var.get()
+
+    @current_window.setter
+    def current_window(self, window: DayWindow | None) -> None:
+        self._window_var.set(window)
+
+    @cached_property
+    def _window_var(self) -> contextvars.ContextVar[DayWindow | None]:
+        return contextvars.ContextVar(f"window-{id(self)}", default=None)
 
     @abc.abstractmethod
     def windows(self, context: Context | None) -> list[DayWindow]:
@@ -94,9 +119,13 @@ class WindowBookmarks(abc.ABC):
     def window_records(self, window: DayWindow, context: Context | None) -> Iterable[dict]:
         """The records of one window: the stream's own ``get_records`` (next in the MRO).
 
-        Its request hooks read ``current_window``.
+        Its request hooks read ``current_window``. It may run on a worker thread: what the
+        records are post-processed with belongs in ``begin_window``.
         """
         return super().get_records(context)  # type: ignore[misc]
+
+    def begin_window(self, window: DayWindow) -> None:  # noqa: B027 - empty by default
+        """Hook, on the sync's thread: ``window``'s records are about to be processed."""
 
     def bookmark_after(self, window: DayWindow, now: dt.datetime) -> str:
         """The bookmark once ``window`` is read: its next day, or its day if not over."""
@@ -120,13 +149,53 @@ class WindowBookmarks(abc.ABC):
 
     def get_records(self, context: Context | None) -> Iterator[dict]:
         """Every window's records, each window followed by its bookmark."""
-        for window in self.windows(context):
-            self.current_window = window
-            try:
-                yield from self.window_records(window, context)
-            finally:
-                self.current_window = None
+        windows = self.windows(context)
+        workers = int(self.config.get("max_concurrent_requests", 4))  # type: ignore[attr-defined]
+        read = (self._windows_ahead(windows, context, workers) if workers > 1 and
+                len(windows) > 1 else self._windows_in_turn(windows, context))
+        for window, records in read:
+            self.begin_window(window)
+            yield from records
             self.advance_bookmark(self.bookmark_after(window, dt.datetime.now(UTC)), context)
+
+    def _windows_in_turn(self, windows: list[DayWindow],
+                         context: Context | None) -> Iterator[tuple[DayWindow, Iterable[dict]]]:
+        for window in windows:
+            yield window, self._streamed(window, context)
+
+    def _streamed(self, window: DayWindow, context: Context | None) -> Iterator[dict]:
+        self.current_window = window
+        try:
+            yield from self.window_records(window, context)
+        finally:
+            self.current_window = None
+
+    def _fetched(self, window: DayWindow, context: Context | None) -> list[dict]:
+        """One window's records, read whole on a worker thread (no page prefetch there)."""
+        with without_prefetch():
+            return list(self._streamed(window, context))
+
+    def _windows_ahead(self, windows: list[DayWindow], context: Context | None,
+                       workers: int) -> Iterator[tuple[DayWindow, Iterable[dict]]]:
+        name = self.name  # type: ignore[attr-defined]
+        pool = [Prefetcher(f"{name}-window-{i}") for i in range(min(workers, len(windows)))]
+        ahead: deque[tuple[DayWindow, t.Any]] = deque()
+        upcoming = iter(enumerate(windows))
+        try:
+            while True:
+                while len(ahead) < len(pool):
+                    index, window = next(upcoming, (None, None))
+                    if window is None:
+                        break
+                    ahead.append((window, pool[index % len(pool)].submit(
+                        functools.partial(self._fetched, window, context))))
+                if not ahead:
+                    return
+                window, future = ahead.popleft()
+                yield window, future.result()
+        finally:
+            for worker in pool:
+                worker.close()
 
     def _increment_stream_state(self, latest_record: dict, *,
                                 context: Context | None = None) -> None:

@@ -11,6 +11,8 @@ simply dropped; list requests are reads).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import queue
 import threading
 import typing as t
@@ -19,19 +21,37 @@ from concurrent.futures import Future
 from singer_sdk.pagination import SinglePagePaginator
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
     import requests
     from singer_sdk.helpers.types import Context
 
 
+_prefetch_off: contextvars.ContextVar[bool] = contextvars.ContextVar("prefetch_off",
+                                                                      default=False)
+
+
+@contextlib.contextmanager
+def without_prefetch() -> Iterator[None]:
+    """No page prefetch in this context meanwhile (it is itself a worker reading ahead)."""
+    token = _prefetch_off.set(True)
+    try:
+        yield
+    finally:
+        _prefetch_off.reset(token)
+
+
 class Prefetcher:
-    """One daemon worker thread running submitted calls in order."""
+    """One daemon worker thread running submitted calls in order.
+
+    Each call runs in a copy of the submitter's ``contextvars`` context, so what the
+    submitter's request hooks read there (e.g. the window being read) holds for it too.
+    """
 
     def __init__(self, name: str) -> None:
         """Start the worker (named after the stream, for thread dumps)."""
-        self._calls: queue.SimpleQueue[tuple[Callable[[], t.Any], Future] | None] = (
-            queue.SimpleQueue())
+        self._calls: queue.SimpleQueue[
+            tuple[contextvars.Context, Callable[[], t.Any], Future] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name=f"prefetch-{name}",
                                         daemon=True)
         self._thread.start()
@@ -39,7 +59,7 @@ class Prefetcher:
     def submit(self, call: Callable[[], t.Any]) -> Future:
         """Run ``call`` on the worker; its result or exception arrives in the future."""
         future: Future = Future()
-        self._calls.put((call, future))
+        self._calls.put((contextvars.copy_context(), call, future))
         return future
 
     def close(self) -> None:
@@ -48,11 +68,11 @@ class Prefetcher:
 
     def _work(self) -> None:
         while (item := self._calls.get()) is not None:
-            call, future = item
+            context, call, future = item
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                future.set_result(call())
+                future.set_result(context.run(call))
             except BaseException as exc:  # handed to the waiting thread
                 future.set_exception(exc)
 
@@ -72,6 +92,8 @@ class PrefetchingRequests:
 
     def prefetch_enabled(self) -> bool:
         """Whether to fetch ahead: ``max_concurrent_requests`` above 1."""
+        if _prefetch_off.get():
+            return False
         return int(self.config.get("max_concurrent_requests", 4)) > 1  # type: ignore[attr-defined]
 
     def request_records(self, context: Context | None) -> Iterable[dict]:
