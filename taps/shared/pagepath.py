@@ -145,26 +145,28 @@ class PageRecordPath:
             return
         records, pending.records = pending.records, []
         stream: t.Any = self
-        records = conform_page(records, record_type=self._conformance_type,
-                               stream_name=stream.name, schema=stream.effective_schema,
-                               level=stream.TYPE_CONFORMANCE_LEVEL, logger=stream.logger)
+        # The SDK moves bookmarks with the record as post-processed, before conformance.
+        encodable = conform_page(records, record_type=self._conformance_type,
+                                 stream_name=stream.name, schema=stream.effective_schema,
+                                 level=stream.TYPE_CONFORMANCE_LEVEL, logger=stream.logger)
         frequency = stream.STATE_MSG_FREQUENCY
         start = 0
         while start < len(records):
             # Split where the SDK writes a STATE every ``frequency`` records.
             room = frequency - self._written_in_sync % frequency
-            part = records[start:start + room]
-            start += len(part)
-            self._write_block(part)
-            for record in part:
+            end = start + room
+            self._write_block(encodable[start:end])
+            for record in records[start:end]:
                 stream._increment_stream_state(record, context=pending.context)
-            self._written_in_sync += len(part)
-            self._record_counter.increment(len(part))
+            count = len(records[start:end])
+            start = end
+            self._written_in_sync += count
+            self._record_counter.increment(count)
             if self._written_in_sync % frequency == 0:
                 self._write_state_message_now()
         yield from records
 
-    def _write_block(self, records: list[dict]) -> None:
+    def _write_block(self, records: list[t.Any]) -> None:
         stream: t.Any = self
         extracted = utc_now()
         head = {"type": "RECORD", "stream": stream.name}

@@ -14,6 +14,27 @@ _ISO = re.compile(
     r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?$", re.IGNORECASE)
 
 
+#: The form ``format_utc`` writes: such text is read and written back without a regex.
+_CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.(?:\d{3}|\d{3}(?!000)\d{3})Z\Z")
+
+
+#: Text that starts like an ISO date is never an epoch number (skips a Decimal attempt).
+_ISO_START = re.compile(r"\d{4}-\d{2}-")
+
+
+def _canonical(text: str) -> dt.datetime | None:
+    """The moment of text already in ``format_utc``'s form (None for any other text)."""
+    if _CANONICAL.match(text) is None:
+        return None
+    return dt.datetime.fromisoformat(text[:-1] + "+00:00")  # ValueError if not a real date
+
+
+#: ``YYYY-MM-DDTHH:MM:SS``, a fraction of 3 or 6 digits or none, then Z, an offset or nothing
+#: (what datetime.fromisoformat reads alike on every supported Python).
+_SIMPLE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(?:\d{3}|\d{6}))?"
+                     r"(?:[Zz]|[+-]\d{2}:\d{2})?\Z")
+
+
 def _from_epoch(number: Decimal) -> dt.datetime:
     """Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude."""
     scale = 0
@@ -27,7 +48,11 @@ def _from_epoch(number: Decimal) -> dt.datetime:
 
 
 def _from_iso(text: str) -> dt.datetime:
-    match = _ISO.match(text.strip())
+    text = text.strip()
+    if _SIMPLE.match(text):  # the common forms, read in C
+        moment = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz" else text)
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    match = _ISO.match(text)
     if not match:
         msg = f"not an ISO-8601 date-time: {text!r}"
         raise ValueError(msg)
@@ -54,11 +79,14 @@ def to_datetime(value: str | float | Decimal) -> dt.datetime:
         raise ValueError(msg)
     if isinstance(value, (int, float, Decimal)):
         return _from_epoch(Decimal(str(value)))
+    if isinstance(value, str) and (moment := _canonical(value)) is not None:
+        return moment
     text = str(value).strip()
-    try:
-        return _from_epoch(Decimal(text))
-    except InvalidOperation:
-        pass
+    if _ISO_START.match(text) is None:
+        try:
+            return _from_epoch(Decimal(text))
+        except InvalidOperation:
+            pass
     return _from_iso(text).astimezone(dt.timezone.utc)
 
 
@@ -77,4 +105,6 @@ def iso_utc(value: str | float | Decimal | dt.datetime | None) -> str | None:
         return None
     if isinstance(value, dt.datetime):
         return format_utc(value)
+    if isinstance(value, str) and _canonical(value) is not None:
+        return value  # already the form written (and a real date)
     return format_utc(to_datetime(value))

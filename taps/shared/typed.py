@@ -13,8 +13,6 @@ own conformance runs instead, so the output is always what the SDK would produce
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import itertools
 import typing as t
 from dataclasses import dataclass
@@ -32,12 +30,6 @@ if t.TYPE_CHECKING:
     import logging
 
 _names = itertools.count()
-#: Values left as they are (the Singer encoder writes them; msgspec would make them strings).
-_KEPT = (decimal.Decimal, dt.datetime, dt.date, dt.time, dt.timedelta, bytes, bytearray)
-
-
-def _builtins(value: t.Any) -> t.Any:
-    return msgspec.to_builtins(value, builtin_types=_KEPT)
 
 
 class InexpressibleError(Exception):
@@ -48,38 +40,42 @@ class InexpressibleError(Exception):
 class RecordType:
     """How to conform a page of records with msgspec.
 
-    ``page_type`` converts whole records (a closed schema); for an open top level
-    (``additionalProperties``) records are kept and only ``nested`` properties are converted.
-    ``booleans`` are the top-level boolean-only properties.
+    ``page_type`` converts whole records into Structs (a closed schema), which the Singer
+    encoder writes as they are (absent fields stay absent); for an open top level
+    (``additionalProperties``) records stay dicts and only ``nested`` properties are
+    converted. ``booleans`` are the top-level boolean-only properties: (name, Struct field).
     """
 
     page_type: t.Any = None
     nested: tuple[tuple[str, t.Any], ...] = ()
-    booleans: tuple[str, ...] = ()
+    booleans: tuple[tuple[str, str], ...] = ()
 
-    def conform(self, records: list[dict]) -> list[dict] | None:
-        """The conformed page, or None when a value does not fit the type."""
+    def conform(self, records: list[dict]) -> list[t.Any] | None:
+        """The conformed page (Structs or dicts), or None when a value does not fit."""
         try:
-            if self.page_type is not None:
-                page = _builtins(msgspec.convert(records, self.page_type))
-            else:
-                page = [self._conform_open(record) for record in records]
+            if self.page_type is None:
+                return [self._conform_open(record) for record in records]
+            page = msgspec.convert(records, self.page_type)
         except msgspec.ValidationError:
             return None
-        for name in self.booleans:
-            for record in page:
-                value = record.get(name)
-                if value is not None:
-                    record[name] = value != 0
+        for _, attribute in self.booleans:
+            for item in page:
+                value = getattr(item, attribute)
+                if value is not None and value is not msgspec.UNSET:
+                    setattr(item, attribute, value != 0)
         return page
 
     def _conform_open(self, record: dict) -> dict:
-        if not self.nested:
+        if not self.nested and not self.booleans:
             return record
         record = dict(record)
         for name, value_type in self.nested:
             if name in record:
-                record[name] = _builtins(msgspec.convert(record[name], value_type))
+                record[name] = msgspec.convert(record[name], value_type)
+        for name, _ in self.booleans:
+            value = record.get(name)
+            if value is not None:
+                record[name] = value != 0
         return record
 
 
@@ -91,13 +87,16 @@ def record_type(schema: dict, level: TypeConformanceLevel) -> RecordType | None:
     try:
         if not schema.get("additionalProperties"):
             struct = _object_type(schema, level, booleans=booleans)
-            return RecordType(page_type=list[struct], booleans=tuple(booleans))
+            attributes = {name: f"f{index}" for index, name in enumerate(schema["properties"])}
+            return RecordType(page_type=list[struct],
+                              booleans=tuple((name, attributes[name]) for name in booleans))
         nested = []
         for name, prop in schema["properties"].items():
             value_type = _value_type(name, prop, level, booleans)
             if value_type is not t.Any:
                 nested.append((name, value_type))
-        return RecordType(nested=tuple(nested), booleans=tuple(booleans))
+        return RecordType(nested=tuple(nested),
+                          booleans=tuple((name, name) for name in booleans))
     except InexpressibleError:
         return None
 
@@ -163,8 +162,11 @@ def _list_type(items: dict, level: TypeConformanceLevel) -> t.Any:
 
 def conform_page(records: list[dict], *, record_type: RecordType | None, stream_name: str,
                  schema: dict, level: TypeConformanceLevel,
-                 logger: logging.Logger) -> list[dict]:
-    """Conform a page as the SDK would, through ``record_type`` where it can."""
+                 logger: logging.Logger) -> list[t.Any]:
+    """Conform a page as the SDK would, through ``record_type`` where it can.
+
+    The result is what to encode (dicts, or Structs the encoder writes as the same JSON).
+    """
     if level == TypeConformanceLevel.NONE or not records:
         return records
     if record_type is not None:
