@@ -22,6 +22,25 @@ _CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.(?:\d{3}|\d{3}(?!
 _ISO_START = re.compile(r"\d{4}-\d{2}-")
 
 
+#: UTC text in a common form: rewritten into ``format_utc``'s by string operations alone.
+_UTC_TEXT = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{3}|\d{6}))?"
+                       r"(?:[Zz]|\+00:00)\Z")
+
+
+def _utc_text(text: str) -> str | None:
+    """``format_utc``'s form of UTC text like ``2026-01-02T03:04:05Z`` (None for others)."""
+    match = _UTC_TEXT.match(text)
+    if match is None:
+        return None
+    whole, fraction = match.groups()
+    dt.datetime.fromisoformat(whole)  # ValueError if not a real date and time
+    if fraction is None:
+        fraction = "000"
+    elif len(fraction) == 6 and fraction.endswith("000"):
+        fraction = fraction[:3]
+    return f"{whole}.{fraction}Z"
+
+
 def _canonical(text: str) -> dt.datetime | None:
     """The moment of text already in ``format_utc``'s form (None for any other text)."""
     if _CANONICAL.match(text) is None:
@@ -105,6 +124,9 @@ def iso_utc(value: str | float | Decimal | dt.datetime | None) -> str | None:
         return None
     if isinstance(value, dt.datetime):
         return format_utc(value)
-    if isinstance(value, str) and _canonical(value) is not None:
-        return value  # already the form written (and a real date)
+    if isinstance(value, str):
+        if _canonical(value) is not None:
+            return value  # already the form written (and a real date)
+        if (text := _utc_text(value)) is not None:
+            return text
     return format_utc(to_datetime(value))
