@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from taps.shared import days
 from taps.shared.days import DayWindow, WindowBookmarks, day_windows
 
 ZONE = ZoneInfo("UTC")
@@ -29,6 +30,7 @@ class _Base:
         self.is_flushed = True
         self.events: list[str] = []
         self.started: list[int] = []
+        self.threads: dict[int, str] = {}
         self.release = threading.Event()
         self.slow_day, self.failing_day = slow_day, failing_day
 
@@ -42,6 +44,7 @@ class _Base:
         window = t.cast("Days", self).current_window
         assert window is not None
         self.started.append(window.day.day)
+        self.threads[window.day.day] = threading.current_thread().name
         if window.day.day == self.slow_day:
             assert self.release.wait(10)
         if window.day.day == self.failing_day:
@@ -93,3 +96,14 @@ def test_a_failed_window_fails_after_the_windows_before_it() -> None:
         _sync(stream)
     assert stream.events[-1] == "STATE 2026-11-03"  # days 1 and 2 written, bookmarked
     assert not any(e.startswith("2026-11-03") for e in stream.events)
+
+
+def test_windows_too_large_to_hold_are_read_in_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(days, "MAX_RECORDS_AHEAD", 2)  # each window has 3 records
+    stream = Days(4)
+    events = _sync(stream)
+    assert events[-1] == "STATE 2026-11-07"
+    # Days 1-4 were read ahead before their size was known; then in turn, on the sync's thread.
+    assert {day: name == threading.current_thread().name
+            for day, name in stream.threads.items()} == {
+        1: False, 2: False, 3: False, 4: False, 5: True, 6: True}

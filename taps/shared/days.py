@@ -25,6 +25,8 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 UTC = dt.timezone.utc
+#: Records of windows read ahead that may wait in memory at once.
+MAX_RECORDS_AHEAD = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,22 +179,30 @@ class WindowBookmarks(abc.ABC):
 
     def _windows_ahead(self, windows: list[DayWindow], context: Context | None,
                        workers: int) -> Iterator[tuple[DayWindow, Iterable[dict]]]:
+        """Windows fetched ahead on ``workers`` threads, as many as memory allows.
+
+        At most ``MAX_RECORDS_AHEAD`` records are held: once windows prove larger, fewer are
+        read ahead, and when one window alone is that large the rest are read in turn.
+        """
         name = self.name  # type: ignore[attr-defined]
         pool = [Prefetcher(f"{name}-window-{i}") for i in range(min(workers, len(windows)))]
         ahead: deque[tuple[DayWindow, t.Any]] = deque()
-        upcoming = iter(enumerate(windows))
+        limit, largest, index = len(pool), 0, 0
         try:
-            while True:
-                while len(ahead) < len(pool):
-                    index, window = next(upcoming, (None, None))
-                    if window is None:
-                        break
-                    ahead.append((window, pool[index % len(pool)].submit(
-                        functools.partial(self._fetched, window, context))))
-                if not ahead:
-                    return
+            while index < len(windows) or ahead:
+                while index < len(windows) and len(ahead) < limit:
+                    ahead.append((windows[index], pool[index % len(pool)].submit(
+                        functools.partial(self._fetched, windows[index], context))))
+                    index += 1
+                if not ahead:  # windows too large to hold: the next one streams in turn
+                    yield windows[index], self._streamed(windows[index], context)
+                    index += 1
+                    continue
                 window, future = ahead.popleft()
-                yield window, future.result()
+                records = future.result()
+                largest = max(largest, len(records))
+                limit = min(len(pool), MAX_RECORDS_AHEAD // max(largest, 1))
+                yield window, records
         finally:
             for worker in pool:
                 worker.close()
