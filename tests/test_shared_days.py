@@ -78,12 +78,12 @@ def test_later_windows_are_read_while_an_earlier_one_waits() -> None:
     records = stream.get_records(None)
     reader = threading.Thread(target=lambda: stream.events.extend(str(r) for r in records))
     reader.start()
-    # Day 1 is held back; days 2-4 are fetched meanwhile (4 workers), no further.
+    # Day 1 is held back; day 2 is fetched meanwhile (one ahead until sizes are known).
     for _ in range(500):
-        if len(stream.started) == 4:
+        if len(stream.started) == 2:
             break
         threading.Event().wait(0.01)
-    assert sorted(stream.started) == [1, 2, 3, 4]
+    assert sorted(stream.started) == [1, 2]
     assert stream.events == []  # nothing written before day 1
     stream.release.set()
     reader.join(10)
@@ -103,7 +103,7 @@ def test_windows_too_large_to_hold_are_read_in_turn(monkeypatch: pytest.MonkeyPa
     stream = Days(4)
     events = _sync(stream)
     assert events[-1] == "STATE 2026-11-07"
-    # Days 1-4 were read ahead before their size was known; then in turn, on the sync's thread.
+    # Day 2 was read ahead while day 1 showed its size; then in turn, on the sync's thread.
     assert {day: name == threading.current_thread().name
             for day, name in stream.threads.items()} == {
-        1: False, 2: False, 3: False, 4: False, 5: True, 6: True}
+        1: False, 2: False, 3: True, 4: True, 5: True, 6: True}

@@ -106,16 +106,17 @@ class LineItemDailyStats(WindowBookmarks, AdnuntiusStream):
         window = self.current_window
         assert window is not None  # set by WindowBookmarks.get_records
         seen: set[str] = set()
+        day, start, end = window.day.isoformat(), format_utc(window.start), format_utc(window.end)
+        zone = str(self.config.get("report_timezone") or "UTC")
         for line_item, order, metrics in _line_item_chunks(super().parse_response(response)):
             identifier = _ref_id(line_item)
             if not identifier or identifier in seen:
                 continue
             seen.add(identifier)
             record: dict[str, t.Any] = {
-                "date": window.day.isoformat(), "line_item_id": identifier,
+                "date": day, "line_item_id": identifier,
                 "lineItem": line_item, "order_id": _ref_id(order), "order": order,
-                "window_start": format_utc(window.start), "window_end": format_utc(window.end),
-                "report_timezone": str(self.config.get("report_timezone") or "UTC"),
+                "window_start": start, "window_end": end, "report_timezone": zone,
             }
             record.update({k: metrics[k] for k in METRICS if k in metrics})
             yield record

@@ -187,7 +187,7 @@ class WindowBookmarks(abc.ABC):
         name = self.name  # type: ignore[attr-defined]
         pool = [Prefetcher(f"{name}-window-{i}") for i in range(min(workers, len(windows)))]
         ahead: deque[tuple[DayWindow, t.Any]] = deque()
-        limit, largest, index = len(pool), 0, 0
+        limit, largest, index = min(2, len(pool)), 0, 0  # one ahead until sizes are known
         try:
             while index < len(windows) or ahead:
                 while index < len(windows) and len(ahead) < limit:
