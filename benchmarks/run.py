@@ -24,6 +24,7 @@ requests and peak memory (no stock tap: the SDK has no async-query or S3 stream 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import subprocess
@@ -262,6 +263,48 @@ def bench_kissmetrics(scale: int) -> list[Result]:
     return results
 
 
+def bench_latency(latency_ms: int, concurrency: int) -> None:
+    """Latency-bound syncs against their floor: requests x latency / concurrency allowed.
+
+    Adnuntius ``line_item_daily_stats`` (one request per day, 120 days: partitions that may
+    overlap) and Amperity ``audit_events`` (10 per page: a cursor, so one page after the
+    other, where the next page can only overlap processing). The tap's start-up (a run with
+    nothing selected, against the same emulator) is subtracted from the wall time.
+    """
+    start = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=119)).strftime(
+        "%Y-%m-%dT00:00:00Z")
+    cases = [("adnuntius", "line_item_daily_stats", ["--scale", "30"],
+              {"start_date": start, "max_concurrent_requests": concurrency}, concurrency),
+             ("amperity", "audit_events", ["--scale", "400", "--no-short-pages"],
+              {"page_size": 10, "max_concurrent_requests": concurrency}, 1)]
+    print(f"\nlatency-bound ({latency_ms} ms per request, max_concurrent_requests "
+          f"{concurrency}):")
+    for vendor, stream, emulator_args, settings, overlap in cases:
+        # The vendor's rate limit is lifted: this case measures latency, not the limit.
+        with EmulatorProcess(vendor, "--seed", "1", *emulator_args, "--latency-ms",
+                             str(latency_ms), "--rate-limit", "100000/1") as emulator, \
+                tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            tap = [str(BIN / f"tap-{vendor}")]
+            config = write_json(folder, "config.json", {
+                **emulator.tap_config, "max_requests_per_minute": 1_000_000, **settings})
+            nothing = catalog_for(tap, config, folder, set())
+            started = time.perf_counter()
+            subprocess.run([*tap, "--config", str(config), "--catalog", str(nothing)],
+                           capture_output=True, check=True)
+            startup = time.perf_counter() - started
+            catalog = catalog_for(tap, config, folder, {stream})
+            result = measure(f"tap-{vendor}", 0, [*tap, "--config", str(config), "--catalog",
+                                                  str(catalog)], stream, emulator)
+        floor = result.requests * latency_ms / 1000 / overlap
+        sync = result.seconds - startup
+        print(f"  tap-{vendor:<12} {stream:<22} {result.records:>7} records "
+              f"{result.requests:>4} requests {result.throttled} x 429  sync {sync:6.2f} s "
+              f"(wall {result.seconds:.2f} - "
+              f"start-up {startup:.2f})  floor {floor:6.2f} s (÷ {overlap})  "
+              f"sync/floor {sync / floor:5.2f}")
+
+
 def print_results(results: list[Result]) -> None:
     """One line per run, then the ratio per stream."""
     for r in results:
@@ -302,6 +345,10 @@ def main() -> None:
                         help="also run tap-iqm at IQM's 20 requests/minute (about 2 minutes)")
     parser.add_argument("--kissmetrics-scale", type=int, action="append",
                         help="Kissmetrics emulator --scale (default 20000); repeat to compare")
+    parser.add_argument("--latency-ms", type=int, default=50,
+                        help="per-request latency of the latency-bound case (0: skip it)")
+    parser.add_argument("--concurrency", type=int, default=4,
+                        help="max_concurrent_requests of the latency-bound case")
     options = parser.parse_args()
     print(f"{'tap':<22} {'stream':<22} {'scale':>8} {'records':>9} {'seconds':>8} "
           f"{'records/s':>10} {'requests':>9} {'429s':>6} {'max RSS MiB':>12}")
@@ -317,6 +364,8 @@ def main() -> None:
     if options.tap in {"all", "kissmetrics"}:
         for scale in options.kissmetrics_scale or [20_000]:
             print_results(bench_kissmetrics(scale))
+    if options.latency_ms and options.tap == "all":
+        bench_latency(options.latency_ms, options.concurrency)
     if options.tap in {"all", "iqm"}:
         for scale in options.iqm_report_scale or [2_000]:
             print_results(bench_iqm_report(scale))

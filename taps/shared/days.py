@@ -185,15 +185,21 @@ class WindowBookmarks(abc.ABC):
         read ahead, and when one window alone is that large the rest are read in turn.
         """
         name = self.name  # type: ignore[attr-defined]
-        pool = [Prefetcher(f"{name}-window-{i}") for i in range(min(workers, len(windows)))]
+        size = min(workers, len(windows))
+        pool = Prefetcher(f"{name}-windows", threads=size)
         ahead: deque[tuple[DayWindow, t.Any]] = deque()
-        limit, largest, index = min(2, len(pool)), 0, 0  # one ahead until sizes are known
+        limit, largest, index = min(2, size), 0, 0  # one ahead until sizes are known
+
+        def fill() -> None:
+            nonlocal index
+            while index < len(windows) and len(ahead) < limit:
+                ahead.append((windows[index], pool.submit(
+                    functools.partial(self._fetched, windows[index], context))))
+                index += 1
+
         try:
+            fill()
             while index < len(windows) or ahead:
-                while index < len(windows) and len(ahead) < limit:
-                    ahead.append((windows[index], pool[index % len(pool)].submit(
-                        functools.partial(self._fetched, windows[index], context))))
-                    index += 1
                 if not ahead:  # windows too large to hold: the next one streams in turn
                     yield windows[index], self._streamed(windows[index], context)
                     index += 1
@@ -201,11 +207,11 @@ class WindowBookmarks(abc.ABC):
                 window, future = ahead.popleft()
                 records = future.result()
                 largest = max(largest, len(records))
-                limit = min(len(pool), MAX_RECORDS_AHEAD // max(largest, 1))
+                limit = min(size, MAX_RECORDS_AHEAD // max(largest, 1))
+                fill()  # the next windows are on their way while this one is written
                 yield window, records
         finally:
-            for worker in pool:
-                worker.close()
+            pool.close()
 
     def _increment_stream_state(self, latest_record: dict, *,
                                 context: Context | None = None) -> None:

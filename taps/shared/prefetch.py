@@ -42,19 +42,20 @@ def without_prefetch() -> Iterator[None]:
 
 
 class Prefetcher:
-    """One daemon worker thread running submitted calls in order.
+    """Daemon worker threads taking submitted calls in order from one queue.
 
     Each call runs in a copy of the submitter's ``contextvars`` context, so what the
     submitter's request hooks read there (e.g. the window being read) holds for it too.
     """
 
-    def __init__(self, name: str) -> None:
-        """Start the worker (named after the stream, for thread dumps)."""
+    def __init__(self, name: str, *, threads: int = 1) -> None:
+        """Start ``threads`` workers (named after the stream, for thread dumps)."""
         self._calls: queue.SimpleQueue[
             tuple[contextvars.Context, Callable[[], t.Any], Future] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._work, name=f"prefetch-{name}",
-                                        daemon=True)
-        self._thread.start()
+        self._threads = threads
+        for number in range(threads):
+            threading.Thread(target=self._work, name=f"prefetch-{name}-{number}",
+                             daemon=True).start()
 
     def submit(self, call: Callable[[], t.Any]) -> Future:
         """Run ``call`` on the worker; its result or exception arrives in the future."""
@@ -63,8 +64,9 @@ class Prefetcher:
         return future
 
     def close(self) -> None:
-        """Let the worker end once it is idle."""
-        self._calls.put(None)
+        """Let the workers end once they are idle."""
+        for _ in range(self._threads):
+            self._calls.put(None)
 
     def _work(self) -> None:
         while (item := self._calls.get()) is not None:
