@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check .
-.venv/bin/python -m pytest "$@"
+# Two workers (every test is independent: own emulator ports, temp dirs, databases).
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"
