@@ -228,3 +228,21 @@ def test_a_prefetched_request_fails_where_the_sdk_would_have_made_it() -> None:
         assert [next(records), next(records)] == [{"id": 1}, {"id": 2}]
         with pytest.raises(FatalAPIError):
             next(records)
+
+
+def test_the_environment_is_read_once_where_no_proxy_is_set(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/bundle.pem")
+    session = _stream().requests_session
+    assert session.trust_env is False
+    assert session.verify == "/etc/ssl/bundle.pem"
+
+
+def test_a_configured_proxy_keeps_the_per_request_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.test:3128")
+    monkeypatch.setenv("NO_PROXY", "api.example.test")
+    session = _stream().requests_session
+    assert session.trust_env is True
