@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import typing as t
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from services import postgres_up
 
 from emulators.process import EmulatorProcess
 
@@ -210,14 +210,6 @@ def test_duckdb_staging_keeps_the_latest_version_of_each_key(duckdb_build: Build
     assert "stale" not in names.values()
 
 
-def _postgres_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 PG_QUERY = (
     "import json, sys, psycopg\n"
     "con = psycopg.connect(host='127.0.0.1', port=5432, user='postgres', dbname='test',"
@@ -242,7 +234,7 @@ def postgres_build(emulators: dict[str, EmulatorProcess],
     """Every tap into schemas of its own, Amperity twice (after /mutate) with its campaigns
     and workflow runs sent without key properties, so that target-postgres appends them (it
     upserts whatever has a key) and they hold keys twice; dbt into another schema."""
-    if not _postgres_up():
+    if not postgres_up():
         pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
     if not PG_PYTHON.exists() or not (UTILITIES / "dbt-postgres" / "venv" / "bin" / "dbt").exists():
         pytest.skip("target-postgres or dbt-postgres is not installed: run scripts/setup.sh")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import socket
 import subprocess
 import sys
 import typing as t
@@ -13,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from services import needs_postgres
 
 from emulators.process import EmulatorProcess
 
@@ -211,15 +211,7 @@ def test_adnuntius_duckdb_exact_counts_incremental_run_and_state(
     assert not re.search(r"token|password|api_key", text, re.IGNORECASE)
 
 
-def _postgres_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _postgres_up(), reason="no PostgreSQL server on 127.0.0.1:5432")
+@needs_postgres
 @pytest.mark.skipif(not PG_PYTHON.exists(), reason="target-postgres is not installed")
 def test_postgres_exact_counts(tap_and_emulator: tuple[str, EmulatorProcess],
                                tmp_path: Path, project: Path) -> None:
@@ -274,7 +266,7 @@ def _jsonl_lines(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-@pytest.mark.skipif(not _postgres_up(), reason="no PostgreSQL server on 127.0.0.1:5432")
+@needs_postgres
 def test_postgres_system_database_holds_state(emulator: EmulatorProcess, tmp_path: Path,
                                               project: Path) -> None:
     """MELTANO_DATABASE_URI=postgresql+psycopg://...: run, state get, incremental run."""

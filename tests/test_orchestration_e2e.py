@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from services import needs_postgres
 
 from emulators.process import EmulatorProcess
 
@@ -36,17 +36,9 @@ PG_LOADER = ROOT / ".meltano" / "loaders" / "target-postgres" / "venv"
 ORCHESTRATION = ROOT / "orchestration"
 
 
-def _postgres_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 pytestmark = [
     pytest.mark.meltano,
-    pytest.mark.skipif(not _postgres_up(), reason="no PostgreSQL server on 127.0.0.1:5432"),
+    needs_postgres,
     pytest.mark.skipif(not DAGSTER.exists(), reason=".venv-dagster is missing: run scripts/setup.sh"),
     pytest.mark.skipif(not MELTANO.exists() or not PG_LOADER.exists(),
                        reason="Meltano or target-postgres is not installed: run scripts/setup.sh"),
