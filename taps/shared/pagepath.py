@@ -38,7 +38,7 @@ if t.TYPE_CHECKING:
 
 #: A page never holds more records than this (a stream whose responses are huge, or whose
 #: ``get_records`` does not go through ``parse_response``).
-MAX_PAGE_RECORDS = 5000
+MAX_PAGE_RECORDS = 1000
 
 
 class _Pending:
