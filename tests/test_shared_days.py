@@ -74,20 +74,21 @@ def test_records_and_bookmarks_come_out_in_window_order(workers: int) -> None:
 
 
 def test_later_windows_are_read_while_an_earlier_one_waits() -> None:
-    stream = Days(4, slow_day=1)
+    stream = Days(4, slow_day=2)
     records = stream.get_records(None)
     reader = threading.Thread(target=lambda: stream.events.extend(str(r) for r in records))
     reader.start()
-    # Day 1 is held back; day 2 is fetched meanwhile (one ahead until sizes are known).
+    # Day 1 is read in turn; day 2 is held back and day 3 fetched meanwhile (one ahead until
+    # sizes are known).
     for _ in range(500):
-        if len(stream.started) == 2:
+        if len(stream.started) == 3:
             break
         threading.Event().wait(0.01)
-    assert sorted(stream.started) == [1, 2]
-    assert stream.events == []  # nothing written before day 1
+    assert sorted(stream.started) == [1, 2, 3]
+    assert not any("'date': '2026-11-02'" in event for event in stream.events)  # day 1 only
     stream.release.set()
     reader.join(10)
-    assert stream.events[0].startswith("{'date': '2026-11-01'")
+    assert "'date': '2026-11-02'" in stream.events[4]  # after day 1's records and bookmark
 
 
 def test_a_failed_window_fails_after_the_windows_before_it() -> None:
@@ -103,7 +104,14 @@ def test_windows_too_large_to_hold_are_read_in_turn(monkeypatch: pytest.MonkeyPa
     stream = Days(4)
     events = _sync(stream)
     assert events[-1] == "STATE 2026-11-07"
-    # Day 2 was read ahead while day 1 showed its size; then in turn, on the sync's thread.
+    # Day 1 in turn; days 2 and 3 read ahead while day 2 showed its size; then in turn again.
     assert {day: name == threading.current_thread().name
             for day, name in stream.threads.items()} == {
-        1: False, 2: False, 3: True, 4: True, 5: True, 6: True}
+        1: True, 2: False, 3: False, 4: True, 5: True, 6: True}
+
+
+def test_a_fast_server_is_read_in_turn() -> None:
+    stream = Days(4)
+    stream.response_seconds = [0.001, 0.002]  # as a local server answers
+    _sync(stream)
+    assert set(stream.threads.values()) == {threading.current_thread().name}

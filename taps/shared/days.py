@@ -27,6 +27,9 @@ if t.TYPE_CHECKING:
 UTC = dt.timezone.utc
 #: Records of windows read ahead that may wait in memory at once.
 MAX_RECORDS_AHEAD = 10_000
+#: Below this median answer time, reading windows ahead costs more than it saves (measured:
+#: Adnuntius stats from a local server, 3.5 s read in turn against 6.1 s with 4 threads).
+WORTH_READING_AHEAD_SECONDS = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +157,7 @@ class WindowBookmarks(abc.ABC):
         windows = self.windows(context)
         workers = int(self.config.get("max_concurrent_requests", 4))  # type: ignore[attr-defined]
         read = (self._windows_ahead(windows, context, workers) if workers > 1 and
-                len(windows) > 1 else self._windows_in_turn(windows, context))
+                len(windows) > 2 else self._windows_in_turn(windows, context))
         for window, records in read:
             self.begin_window(window)
             yield from records
@@ -179,11 +182,20 @@ class WindowBookmarks(abc.ABC):
 
     def _windows_ahead(self, windows: list[DayWindow], context: Context | None,
                        workers: int) -> Iterator[tuple[DayWindow, Iterable[dict]]]:
-        """Windows fetched ahead on ``workers`` threads, as many as memory allows.
+        """Windows fetched ahead on ``workers`` threads, where that pays and memory allows.
 
-        At most ``MAX_RECORDS_AHEAD`` records are held: once windows prove larger, fewer are
-        read ahead, and when one window alone is that large the rest are read in turn.
+        The first window is read in turn: if the server answered it in less than
+        ``WORTH_READING_AHEAD_SECONDS`` (a local or very fast server, where the tap's own work
+        is the bound and threads only add contention), the rest are too. Otherwise at most
+        ``MAX_RECORDS_AHEAD`` records are held: once windows prove larger, fewer are read
+        ahead, and when one window alone is that large the rest are read in turn.
         """
+        yield windows[0], self._streamed(windows[0], context)
+        answered = sorted(getattr(self, "response_seconds", ()))
+        if answered and answered[len(answered) // 2] < WORTH_READING_AHEAD_SECONDS:
+            yield from self._windows_in_turn(windows[1:], context)
+            return
+        windows = windows[1:]
         name = self.name  # type: ignore[attr-defined]
         size = min(workers, len(windows))
         pool = Prefetcher(f"{name}-windows", threads=size)

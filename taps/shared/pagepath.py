@@ -23,6 +23,7 @@ every tap; the ``fast_record_path`` setting switches it off).
 from __future__ import annotations
 
 import typing as t
+from collections import deque
 from functools import cached_property
 
 from singer_sdk.contrib.msgspec import encoder
@@ -60,9 +61,20 @@ class PageRecordPath:
     _written_in_sync: int = 0
     _record_counter: t.Any = None
 
-    def note_new_page(self) -> None:
-        """Called for each response parsed: the records that follow belong to a new page."""
+    def note_new_page(self, response: t.Any = None) -> None:
+        """Called for each response parsed: the records that follow belong to a new page.
+
+        How long the server took to answer is kept (the last 32), for ``response_seconds``.
+        """
         self._page_serial += 1
+        elapsed = getattr(response, "elapsed", None)
+        if elapsed is not None:
+            self.response_seconds.append(elapsed.total_seconds())
+
+    @cached_property
+    def response_seconds(self) -> deque[float]:
+        """Seconds the server took to answer each of the last responses."""
+        return deque(maxlen=32)
 
     @cached_property
     def _conformance_type(self) -> RecordType | None:

@@ -239,7 +239,7 @@ class ResilientStream(PageRecordPath, PrefetchingRequests, RESTStream[t.Any]):
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        self.note_new_page()
+        self.note_new_page(response)
         records = getattr(response, _RECORDS, None)
         if records is None:  # validate_response was bypassed (e.g. a subclass)
             self.validate_response(response)
