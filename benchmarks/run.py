@@ -56,6 +56,7 @@ class Result:
     requests: int
     throttled: int
     max_rss_mib: float
+    cpu_seconds: float = 0.0
     expected: int = 0
 
     @property
@@ -97,7 +98,8 @@ def measure(label: str, scale: int, args: list[str], stream: str,
         raise RuntimeError(msg)
     stats = emulator.stats()
     return Result(label, stream, scale, records, seconds, stats["requests_total"] - before,
-                  stats["by_status"].get("429", 0) - before_429, usage.ru_maxrss / 1024)
+                  stats["by_status"].get("429", 0) - before_429, usage.ru_maxrss / 1024,
+                  usage.ru_utime + usage.ru_stime)
 
 
 def write_json(folder: Path, name: str, data: dict) -> Path:
@@ -310,14 +312,16 @@ def print_results(results: list[Result]) -> None:
     for r in results:
         note = "" if r.records == r.expected else f"  (expected {r.expected})"
         print(f"{r.label:<22} {r.stream:<22} {r.scale:>8} {r.records:>9} {r.seconds:>8.2f} "
-              f"{r.rate:>10.0f} {r.requests:>9} {r.throttled:>6} {r.max_rss_mib:>12.1f}{note}")
+              f"{r.rate:>10.0f} {r.requests:>9} {r.throttled:>6} {r.max_rss_mib:>12.1f} "
+              f"{r.cpu_seconds:>8.2f}{note}")
     for stream in dict.fromkeys(r.stream for r in results):
         pair = [r for r in results if r.stream == stream]
         if len(pair) != 2:  # no stock tap to compare with
             continue
         ours, stock = pair
         print(f"{'ratio (ours/stock)':<22} {stream:<22} {ours.scale:>8} {'':>9} {'':>8} "
-              f"{ours.rate / stock.rate:>9.2f}x")
+              f"{ours.rate / stock.rate:>9.2f}x  (CPU per record "
+              f"{stock.cpu_seconds / stock.records / (ours.cpu_seconds / ours.records):.2f}x)")
 
 
 def main() -> None:
@@ -351,7 +355,7 @@ def main() -> None:
                         help="max_concurrent_requests of the latency-bound case")
     options = parser.parse_args()
     print(f"{'tap':<22} {'stream':<22} {'scale':>8} {'records':>9} {'seconds':>8} "
-          f"{'records/s':>10} {'requests':>9} {'429s':>6} {'max RSS MiB':>12}")
+          f"{'records/s':>10} {'requests':>9} {'429s':>6} {'max RSS MiB':>12} {'tap CPU':>8}")
     if options.tap in {"all", "amperity"}:
         for scale in options.scale or [20_000]:
             print_results(bench_amperity(scale, options.page_size))

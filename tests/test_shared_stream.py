@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import typing as t
@@ -246,3 +247,18 @@ def test_a_configured_proxy_keeps_the_per_request_lookup(monkeypatch: pytest.Mon
     monkeypatch.setenv("NO_PROXY", "api.example.test")
     session = _stream().requests_session
     assert session.trust_env is True
+
+
+def test_a_sync_settles_the_garbage_collector(capsys: pytest.CaptureFixture[str]) -> None:
+    before = gc.get_threshold()
+    stream = _stream()
+    try:
+        with requests_mock.Mocker() as mock:
+            mock.get(URL, [_page([1, 2])])
+            stream._tap.sync_all()
+        assert gc.get_threshold()[0] == 50_000
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+    assert '"type":"RECORD"' in capsys.readouterr().out
