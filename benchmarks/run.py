@@ -144,6 +144,28 @@ def bench_amperity(scale: int, page_size: int) -> list[Result]:
     return [ours, stock]
 
 
+def side_by_side(tap_name: str, ours_config: Path, stock_script: str, stock_config: Path, *,
+                 streams: tuple[str, ...], scale: int, emulator: EmulatorProcess,
+                 folder: Path) -> list[Result]:
+    """Each stream alone, our tap then the stock tap of ``benchmarks/<stock_script>``.
+
+    The emulator builds each page once and then serves it from its cache: a first read by
+    our tap, not measured, means neither tap pays for building the pages.
+    """
+    ours = [str(BIN / tap_name)]
+    stock = [sys.executable, str(ROOT / "benchmarks" / stock_script)]
+    results = []
+    for stream in streams:
+        for label, tap, config in ((tap_name, ours, ours_config),
+                                   ("stock singer-sdk tap", stock, stock_config)):
+            catalog = catalog_for(tap, config, folder, {stream})
+            args = [*tap, "--config", str(config), "--catalog", str(catalog)]
+            if tap is ours:
+                measure("warm-up", scale, args, stream, emulator)
+            results.append(measure(label, scale, args, stream, emulator))
+    return results
+
+
 def bench_amperity_lists(scale: int, page_size: int) -> list[Result]:
     """tap-amperity's campaigns (full table) and audit_events (conformed, incremental).
 
@@ -161,17 +183,9 @@ def bench_amperity_lists(scale: int, page_size: int) -> list[Result]:
             "start_date": base["start_date"]})
         ours_config = write_json(folder, "ours.json", {
             **base, "page_size": page_size, "max_requests_per_minute": 1_000_000})
-        ours_tap = [str(BIN / "tap-amperity")]
-        stock_tap = [sys.executable, str(ROOT / "benchmarks" / "stock_amperity.py")]
-        results = []
-        for stream in ("campaigns", "audit_events"):
-            for label, tap, config in (("tap-amperity", ours_tap, ours_config),
-                                       ("stock singer-sdk tap", stock_tap, stock_config)):
-                catalog = catalog_for(tap, config, folder, {stream})
-                args = [*tap, "--config", str(config), "--catalog", str(catalog)]
-                if label == "tap-amperity":  # pages built and cached, not measured
-                    measure("warm-up", scale, args, stream, emulator)
-                results.append(measure(label, scale, args, stream, emulator))
+        results = side_by_side("tap-amperity", ours_config, "stock_amperity.py", stock_config,
+                               streams=("campaigns", "audit_events"), scale=scale,
+                               emulator=emulator, folder=folder)
         counts = emulator.counts()
     for result in results:
         result.expected = counts[result.stream]
@@ -190,17 +204,9 @@ def bench_adnuntius(line_items: int, page_size: int, budget: int) -> list[Result
         ours_config = write_json(folder, "ours.json", {**common,
                                                        "max_requests_per_minute": budget})
         stock_config = write_json(folder, "stock.json", common)
-        ours_tap = [str(BIN / "tap-adnuntius")]
-        stock_tap = [sys.executable, str(ROOT / "benchmarks" / "stock_adnuntius.py")]
-        results = []
-        for stream in ("line_items", "line_item_daily_stats"):
-            for label, tap, config in (("tap-adnuntius", ours_tap, ours_config),
-                                       ("stock singer-sdk tap", stock_tap, stock_config)):
-                catalog = catalog_for(tap, config, folder, {stream})
-                args = [*tap, "--config", str(config), "--catalog", str(catalog)]
-                if label == "tap-adnuntius":  # pages built and cached, not measured
-                    measure("warm-up", line_items, args, stream, emulator)
-                results.append(measure(label, line_items, args, stream, emulator))
+        results = side_by_side("tap-adnuntius", ours_config, "stock_adnuntius.py", stock_config,
+                               streams=("line_items", "line_item_daily_stats"),
+                               scale=line_items, emulator=emulator, folder=folder)
         counts = emulator.counts()
     for result in results:
         result.expected = counts[result.stream]
@@ -226,20 +232,12 @@ def bench_iqm_report(scale: int) -> list[Result]:
         ours_config = write_json(folder, "ours.json", {
             **emulator.tap_config, "max_requests_per_minute": 1_000_000,
             "request_timeout_seconds": 60})
-        ours_tap = [str(BIN / "tap-iqm")]
-        stock_tap = [sys.executable, str(ROOT / "benchmarks" / "stock_iqm.py")]
-        stream = "campaign_daily_report"
-        results = []
-        for label, tap, config in (("tap-iqm", ours_tap, ours_config),
-                                   ("stock singer-sdk tap", stock_tap, stock_config)):
-            catalog = catalog_for(tap, config, folder, {stream})
-            args = [*tap, "--config", str(config), "--catalog", str(catalog)]
-            if label == "tap-iqm":  # pages built and cached, not measured
-                measure("warm-up", scale, args, stream, emulator)
-            results.append(measure(label, scale, args, stream, emulator))
-        expected = emulator.counts()[stream]
+        results = side_by_side("tap-iqm", ours_config, "stock_iqm.py", stock_config,
+                               streams=("campaign_daily_report",), scale=scale,
+                               emulator=emulator, folder=folder)
+        counts = emulator.counts()
     for result in results:
-        result.expected = expected
+        result.expected = counts[result.stream]
     return results
 
 

@@ -70,6 +70,13 @@ def day_windows(first: dt.date, last: dt.date, zone: ZoneInfo) -> list[DayWindow
     return windows
 
 
+def _counted(records: Iterable[dict], count: list[int]) -> Iterator[dict]:
+    """``records``, counted into ``count[0]`` as they pass."""
+    for record in records:
+        count[0] += 1
+        yield record
+
+
 def check_half_hours(windows: Iterable[DayWindow], zone: ZoneInfo, *,
                      setting: str = "report_timezone") -> None:
     """Raise ``ValueError`` naming ``setting`` when a local midnight is off a UTC half hour."""
@@ -190,7 +197,8 @@ class WindowBookmarks(abc.ABC):
         ``MAX_RECORDS_AHEAD`` records are held: once windows prove larger, fewer are read
         ahead, and when one window alone is that large the rest are read in turn.
         """
-        yield windows[0], self._streamed(windows[0], context)
+        first: list[int] = [0]
+        yield windows[0], _counted(self._streamed(windows[0], context), first)
         answered = sorted(getattr(self, "response_seconds", ()))
         if answered and answered[len(answered) // 2] < WORTH_READING_AHEAD_SECONDS:
             yield from self._windows_in_turn(windows[1:], context)
@@ -200,7 +208,8 @@ class WindowBookmarks(abc.ABC):
         size = min(workers, len(windows))
         pool = Prefetcher(f"{name}-windows", threads=size)
         ahead: deque[tuple[DayWindow, t.Any]] = deque()
-        limit, largest, index = min(2, size), 0, 0  # one ahead until sizes are known
+        largest, index = first[0], 0
+        limit = min(size, MAX_RECORDS_AHEAD // max(largest, 1))
 
         def fill() -> None:
             nonlocal index
