@@ -23,7 +23,7 @@ _ISO_START = re.compile(r"\d{4}-\d{2}-")
 
 
 #: UTC text in a common form: rewritten into ``format_utc``'s by string operations alone.
-_UTC_TEXT = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{3}|\d{6}))?"
+_UTC_TEXT = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?(?:\.(\d{3}|\d{6}))?"
                        r"(?:[Zz]|\+00:00)\Z")
 
 
@@ -32,7 +32,10 @@ def _utc_text(text: str) -> str | None:
     match = _UTC_TEXT.match(text)
     if match is None:
         return None
-    whole, fraction = match.groups()
+    minutes, seconds, fraction = match.groups()
+    if seconds is None and fraction is not None:
+        return None  # a fraction without seconds: the regex path decides
+    whole = minutes + (seconds or ":00")
     dt.datetime.fromisoformat(whole)  # ValueError if not a real date and time
     if fraction is None:
         fraction = "000"
