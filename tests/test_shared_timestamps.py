@@ -1,0 +1,35 @@
+"""The string-operation paths of iso_utc and to_datetime agree with the general parser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+
+from taps.shared import timestamps
+from taps.shared.timestamps import format_utc, iso_utc, to_datetime
+
+FORMS = ("%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ",
+         "%Y-%m-%dT%H:%M:%S.%f+00:00", "%Y-%m-%dT%H:%M:%S+02:00", "%Y-%m-%dT%H:%M:%S")
+
+
+def test_fast_paths_agree_with_the_general_parser() -> None:
+    rng = random.Random(7)
+    for _ in range(5000):
+        moment = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(
+            seconds=rng.randrange(10**9),
+            microseconds=rng.choice([0, rng.randrange(1000) * 1000, rng.randrange(10**6)]))
+        for form in FORMS:
+            text = moment.strftime(form)
+            general = timestamps._from_iso(text).astimezone(dt.timezone.utc)
+            assert to_datetime(text) == general, text
+            assert iso_utc(text) == format_utc(general), text
+            assert iso_utc(format_utc(general)) == format_utc(general)
+
+
+@pytest.mark.parametrize("text", ["2026-02-30T00:00Z", "2026-01-01T25:00:00Z",
+                                  "2026-13-01T00:00:00.000Z", "2026-01-01T10:00.123Z"])
+def test_impossible_times_are_refused_on_every_path(text: str) -> None:
+    with pytest.raises(ValueError, match=r"."):
+        iso_utc(text)
