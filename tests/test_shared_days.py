@@ -104,12 +104,18 @@ def test_windows_too_large_to_hold_are_read_in_turn(monkeypatch: pytest.MonkeyPa
     stream = Days(4)
     events = _sync(stream)
     assert events[-1] == "STATE 2026-11-07"
-    # Day 1, read in turn, shows that windows are too large to hold ahead: all in turn.
-    assert set(stream.threads.values()) == {threading.current_thread().name}
+    # Day 1, read in turn, shows that windows are too large to hold ahead: all in turn, but
+    # day 2, fetched while day 1 was read.
+    main = threading.current_thread().name
+    assert {day: name == main for day, name in stream.threads.items()} == {
+        1: True, 2: False, 3: True, 4: True, 5: True, 6: True}
 
 
 def test_a_fast_server_is_read_in_turn() -> None:
     stream = Days(4)
     stream.response_seconds = [0.001, 0.002]  # as a local server answers
-    _sync(stream)
-    assert set(stream.threads.values()) == {threading.current_thread().name}
+    events = _sync(stream)
+    main = threading.current_thread().name
+    assert {day: name == main for day, name in stream.threads.items()} == {
+        1: True, 2: False, 3: True, 4: True, 5: True, 6: True}  # day 2 fetched during day 1
+    assert events == _sync(Days(1))

@@ -197,19 +197,34 @@ class WindowBookmarks(abc.ABC):
         ``MAX_RECORDS_AHEAD`` records are held: once windows prove larger, fewer are read
         ahead, and when one window alone is that large the rest are read in turn.
         """
-        first: list[int] = [0]
-        yield windows[0], _counted(self._streamed(windows[0], context), first)
-        answered = sorted(getattr(self, "response_seconds", ()))
-        if answered and answered[len(answered) // 2] < WORTH_READING_AHEAD_SECONDS:
-            yield from self._windows_in_turn(windows[1:], context)
-            return
-        windows = windows[1:]
         name = self.name  # type: ignore[attr-defined]
-        size = min(workers, len(windows))
+        size = min(workers, len(windows) - 1)
         pool = Prefetcher(f"{name}-windows", threads=size)
-        ahead: deque[tuple[DayWindow, t.Any]] = deque()
-        largest, index = first[0], 0
+        # The second window is fetched while the first is read: whichever way the first
+        # decides, one latency is saved, and no more than one window is held.
+        ahead: deque[tuple[DayWindow, t.Any]] = deque(
+            [(windows[1], pool.submit(functools.partial(self._fetched, windows[1], context)))])
+        first: list[int] = [0]
+        try:
+            yield windows[0], _counted(self._streamed(windows[0], context), first)
+            answered = sorted(getattr(self, "response_seconds", ()))
+            fast = answered and answered[len(answered) // 2] < WORTH_READING_AHEAD_SECONDS
+            if fast or first[0] >= MAX_RECORDS_AHEAD:
+                window, future = ahead.popleft()
+                yield window, future.result()
+                yield from self._windows_in_turn(windows[2:], context)
+                return
+            yield from self._read_ahead(windows[2:], context, pool, ahead, first[0])
+        finally:
+            pool.close()
+
+    def _read_ahead(self, windows: list[DayWindow], context: Context | None, pool: Prefetcher,
+                    ahead: deque[tuple[DayWindow, t.Any]],
+                    largest: int) -> Iterator[tuple[DayWindow, Iterable[dict]]]:
+        """``windows`` after those in ``ahead``, up to the pool's size in flight."""
+        size = pool.threads
         limit = min(size, MAX_RECORDS_AHEAD // max(largest, 1))
+        index = 0
 
         def fill() -> None:
             nonlocal index
@@ -218,21 +233,18 @@ class WindowBookmarks(abc.ABC):
                     functools.partial(self._fetched, windows[index], context))))
                 index += 1
 
-        try:
-            fill()
-            while index < len(windows) or ahead:
-                if not ahead:  # windows too large to hold: the next one streams in turn
-                    yield windows[index], self._streamed(windows[index], context)
-                    index += 1
-                    continue
-                window, future = ahead.popleft()
-                records = future.result()
-                largest = max(largest, len(records))
-                limit = min(size, MAX_RECORDS_AHEAD // max(largest, 1))
-                fill()  # the next windows are on their way while this one is written
-                yield window, records
-        finally:
-            pool.close()
+        fill()
+        while index < len(windows) or ahead:
+            if not ahead:  # windows too large to hold: the next one streams in turn
+                yield windows[index], self._streamed(windows[index], context)
+                index += 1
+                continue
+            window, future = ahead.popleft()
+            records = future.result()
+            largest = max(largest, len(records))
+            limit = min(size, MAX_RECORDS_AHEAD // max(largest, 1))
+            fill()  # the next windows are on their way while this one is written
+            yield window, records
 
     def _increment_stream_state(self, latest_record: dict, *,
                                 context: Context | None = None) -> None:

@@ -52,7 +52,7 @@ class Prefetcher:
         """Start ``threads`` workers (named after the stream, for thread dumps)."""
         self._calls: queue.SimpleQueue[
             tuple[contextvars.Context, Callable[[], t.Any], Future] | None] = queue.SimpleQueue()
-        self._threads = threads
+        self.threads = threads
         for number in range(threads):
             threading.Thread(target=self._work, name=f"prefetch-{name}-{number}",
                              daemon=True).start()
@@ -65,7 +65,7 @@ class Prefetcher:
 
     def close(self) -> None:
         """Let the workers end once they are idle."""
-        for _ in range(self._threads):
+        for _ in range(self.threads):
             self._calls.put(None)
 
     def _work(self) -> None:
