@@ -85,7 +85,7 @@ class PageRecordPath:
         stream: t.Any = self
         if not stream.config.get("fast_record_path", True) or not stream.selected:
             return False
-        if not all(selected for crumb, selected in stream.mask.items() if len(crumb) >= 2):
+        if not stream._nothing_deselected:
             return False
         maps = stream.stream_maps
         if len(maps) != 1 or type(maps[0]) is not SameRecordTransform:
