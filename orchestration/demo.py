@@ -91,7 +91,12 @@ def main() -> int:
               flush=True)
         command = [str(DAGSTER), "dev", "-w", str(ROOT / "orchestration" / "workspace.yaml"),
                    "-h", "127.0.0.1", "-p", str(args.port)]
-        dagster = subprocess.Popen(command, cwd=ROOT, env=demo_env(emulators))  # noqa: S603
+        env = demo_env(emulators)
+        # The tables first, in one process: dagster dev's webserver, daemon and code server
+        # would otherwise race to create them on a new database (UniqueViolation on pg_type).
+        subprocess.run([str(DAGSTER), "instance", "migrate"], cwd=ROOT, env=env,  # noqa: S603
+                       check=True, capture_output=True)
+        dagster = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
         while True:
             try:
                 return dagster.wait()

@@ -142,6 +142,10 @@ class Orchestra:
         shutil.copy(ORCHESTRATION / "dagster.yaml", self.home / "dagster.yaml")
         _pg("create", self.meltano_db)
         _pg("create", self.dagster_db)
+        # Dagster creates its tables on first use, and two processes doing so at once
+        # collide (UniqueViolation on pg_type): create them once, before any parallel run.
+        subprocess.run([str(DAGSTER), "instance", "migrate"], env=self.env, check=True,
+                       capture_output=True, timeout=120)
 
     def teardown(self) -> None:
         """Drop both databases."""
@@ -287,6 +291,7 @@ def test_failed_partition_retries_and_reports_the_taps_error(
         orchestra: Orchestra, broken_run: subprocess.Popen[str]) -> None:
     output, _ = broken_run.communicate(timeout=300)
     assert broken_run.returncode != 0
+    assert "Cannot reach http://127.0.0.1:9/api" in output, output[-4000:]
     run = orchestra.last_run("adnuntius_to_postgres", "broken")
     assert run["status"] == "FAILURE"
     assert run["retries"] == TENANTS["retry"]["max_retries"]
