@@ -89,6 +89,22 @@ def run_tap(tap: str, config: dict, *, state: dict | None = None, catalog: dict 
     return TapRun.parse(proc.returncode, proc.stdout, proc.stderr)
 
 
+def catalog_selecting(tap: str, config: dict, streams: t.Iterable[str]) -> dict:
+    """A catalog from ``--discover`` with only ``streams`` selected."""
+    wanted = set(streams)
+    with tempfile.TemporaryDirectory() as tmp:
+        config_path = Path(tmp, "config.json").absolute()
+        config_path.write_text(json.dumps(config))
+        catalog = json.loads(subprocess.run(
+            [*tap_command(tap), "--config", str(config_path), "--discover"],
+            capture_output=True, text=True, check=True, env=tap_env()).stdout)
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = entry["tap_stream_id"] in wanted
+    return catalog
+
+
 def assert_complete(run: TapRun, counts: t.Mapping[str, int],
                     keys: t.Mapping[str, t.Sequence[str]],
                     streams: t.Iterable[str] | None = None) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from misbehaving import MisbehavingServer, json_answer
-from tap_runner import TapRun, run_tap, tap_args, tap_command, tap_env
+from tap_runner import TapRun, catalog_selecting, run_tap, tap_args, tap_command, tap_env
 
 from emulators.process import EmulatorProcess
 
@@ -42,17 +42,7 @@ def record_counts(stderr: str) -> Counter[str]:
 
 def only(stream: str, config: dict) -> dict:
     """A catalog from --discover with just ``stream`` selected."""
-    with tempfile.TemporaryDirectory() as tmp:
-        args = [*tap_command("tap-amperity"), "--config",
-                str(Path(tmp, "c.json").absolute())]
-        Path(tmp, "c.json").write_text(json.dumps(config))
-        catalog = json.loads(subprocess.run([*args, "--discover"], capture_output=True,
-                                            text=True, check=True, env=tap_env()).stdout)
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] == stream
-    return catalog
+    return catalog_selecting("tap-amperity", config, [stream])
 
 
 def error_line(run: TapRun) -> str:

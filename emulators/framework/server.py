@@ -40,6 +40,8 @@ class EmulatorApp:
         self.by_path: Counter[str] = Counter()
         self.by_fault: Counter[str] = Counter()
         self.requests_total = 0
+        #: Vendor requests being answered now, and the most at once (a client's concurrency).
+        self.in_flight = self.max_in_flight = 0
 
     async def __call__(self, scope: dict, receive: t.Callable, send: t.Callable) -> None:
         """ASGI entry point."""
@@ -58,6 +60,14 @@ class EmulatorApp:
         await self._vendor(request, send)
 
     async def _vendor(self, request: Request, send: t.Callable) -> None:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await self._answer(request, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: Request, send: t.Callable) -> None:
         self.requests_total += 1
         self.by_path[request.path] += 1
         if self.latency:
@@ -153,6 +163,7 @@ class EmulatorApp:
         primary = next(iter(windows.values()), 0)
         return {
             "requests_total": self.requests_total,
+            "max_requests_in_flight": self.max_in_flight,
             "by_status": dict(self.by_status),
             "by_path": dict(self.by_path),
             "by_fault": dict(self.by_fault),

@@ -11,6 +11,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from taps.amperity.client import AmperityStream, ProfileApiStream, iso_utc
+from taps.shared.children import AnnouncesChildContexts, ReadsContextsAhead
 from taps.shared.windows import DateWindowPaginator, date_windows, lookback_start
 
 if t.TYPE_CHECKING:
@@ -162,7 +163,7 @@ class Segments(AmperityStream):
     primary_keys = ("id",)
 
 
-class ProfileIndexes(ProfileApiStream):
+class ProfileIndexes(AnnouncesChildContexts, ProfileApiStream):
     """Profile API indexes: query results published for profile lookups.
 
     Every index is read each run; the bookmark (greatest ``updated_at``) lets
@@ -186,22 +187,36 @@ class ProfileIndexes(ProfileApiStream):
     def _started(self) -> dt.datetime:
         return dt.datetime.now(dt.timezone.utc)
 
-    @override
-    def get_child_context(self, record: Record, context: Context | None) -> dict | None:
+    def _unchanged_since(self, record: Record, context: Context | None) -> str | None:
+        """The last run's bookmark when ``profiles_changed_indexes_only`` skips the index."""
         if self.config.get("profiles_changed_indexes_only"):
             # The bookmark of the last finished run (None on the first run).
             bookmark = self.get_context_state(context).get("replication_key_value")
             if bookmark and _parse(record["updated_at"]) < _parse(bookmark):
-                self.logger.info("Index %s unchanged since %s: skipping its profiles",
-                                 record["id"], bookmark)
-                return None
+                return str(bookmark)
+        return None
+
+    @override
+    def get_child_context(self, record: Record, context: Context | None) -> dict | None:
+        if (bookmark := self._unchanged_since(record, context)) is not None:
+            self.logger.info("Index %s unchanged since %s: skipping its profiles",
+                             record["id"], bookmark)
+            return None
         return {"index_id": record["id"]}
+
+    @override
+    def upcoming_child_contexts(self, records: list[dict],
+                                context: Context | None) -> list[Context]:
+        # What post_process and get_child_context will make of them, without their effects.
+        return [{"index_id": record["id"]} for record in records
+                if self._unchanged_since(self.post_process(dict(record), context),
+                                         context) is None]
 
 
 PROFILE_FIELDS = frozenset({"index_id", "id", "attributes"})
 
 
-class Profiles(ProfileApiStream):
+class Profiles(ReadsContextsAhead, ProfileApiStream):
     """Every profile of every index; ``attributes`` kept as an object of the index's columns."""
 
     name = "profiles"
