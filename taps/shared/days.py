@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from taps.shared.prefetch import Prefetcher, without_prefetch
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from singer_sdk.helpers.types import Context
 
@@ -70,11 +70,16 @@ def day_windows(first: dt.date, last: dt.date, zone: ZoneInfo) -> list[DayWindow
     return windows
 
 
-def _counted(records: Iterable[dict], count: list[int]) -> Iterator[dict]:
-    """``records``, counted into ``count[0]`` as they pass."""
+def _counted(records: Iterable[dict], count: list[int],
+             answered: Callable[[], None]) -> Iterator[dict]:
+    """``records``, counted into ``count[0]``; ``answered()`` once the first is in (or none)."""
     for record in records:
+        if not count[0]:
+            answered()
         count[0] += 1
         yield record
+    if not count[0]:
+        answered()
 
 
 def check_half_hours(windows: Iterable[DayWindow], zone: ZoneInfo, *,
@@ -191,28 +196,35 @@ class WindowBookmarks(abc.ABC):
                        workers: int) -> Iterator[tuple[DayWindow, Iterable[dict]]]:
         """Windows fetched ahead on ``workers`` threads, where that pays and memory allows.
 
-        The first window is read in turn: if the server answered it in less than
-        ``WORTH_READING_AHEAD_SECONDS`` (a local or very fast server, where the tap's own work
-        is the bound and threads only add contention), the rest are too. Otherwise at most
-        ``MAX_RECORDS_AHEAD`` records are held: once windows prove larger, fewer are read
-        ahead, and when one window alone is that large the rest are read in turn.
+        The first window is read in turn, and its first answer decides: from a server that
+        answered in less than ``WORTH_READING_AHEAD_SECONDS`` (local or very fast, where the
+        tap's own work is the bound and threads only add contention and memory) every window
+        is read in turn. From a slower one the second window is fetched at once, while the
+        first is read; once the first shows its size, at most ``MAX_RECORDS_AHEAD`` records
+        are held: the larger the windows, the fewer read ahead, and when one window alone is
+        that large the rest are read in turn.
         """
         name = self.name  # type: ignore[attr-defined]
         size = min(workers, len(windows) - 1)
         pool = Prefetcher(f"{name}-windows", threads=size)
-        # The second window is fetched while the first is read: whichever way the first
-        # decides, one latency is saved, and no more than one window is held.
-        ahead: deque[tuple[DayWindow, t.Any]] = deque(
-            [(windows[1], pool.submit(functools.partial(self._fetched, windows[1], context)))])
+        ahead: deque[tuple[DayWindow, t.Any]] = deque()
+
+        def answered() -> None:
+            seconds = sorted(getattr(self, "response_seconds", ()))
+            if not (seconds and seconds[len(seconds) // 2] < WORTH_READING_AHEAD_SECONDS):
+                ahead.append((windows[1], pool.submit(
+                    functools.partial(self._fetched, windows[1], context))))
+
         first: list[int] = [0]
         try:
-            yield windows[0], _counted(self._streamed(windows[0], context), first)
-            answered = sorted(getattr(self, "response_seconds", ()))
-            fast = answered and answered[len(answered) // 2] < WORTH_READING_AHEAD_SECONDS
-            if fast or first[0] >= MAX_RECORDS_AHEAD:
-                window, future = ahead.popleft()
-                yield window, future.result()
-                yield from self._windows_in_turn(windows[2:], context)
+            yield windows[0], _counted(self._streamed(windows[0], context), first, answered)
+            if not ahead or first[0] >= MAX_RECORDS_AHEAD:
+                rest = windows[1:]
+                if ahead:
+                    window, future = ahead.popleft()
+                    yield window, future.result()
+                    rest = windows[2:]
+                yield from self._windows_in_turn(rest, context)
                 return
             yield from self._read_ahead(windows[2:], context, pool, ahead, first[0])
         finally:

@@ -103,20 +103,27 @@ class PrefetchingRequests:
         stream: t.Any = self
         paginator = stream.get_new_paginator() or SinglePagePaginator()
         decorated_request = stream.request_decorator(stream._request)
-        prefetcher = Prefetcher(stream.name) if self.prefetch_enabled() else None
+        prefetching = self.prefetch_enabled()
+        prefetcher: Prefetcher | None = None
 
         def fetch() -> tuple[requests.PreparedRequest, requests.Response]:
             prepared = stream._prepare_request(context=context, page=paginator)
             return prepared, decorated_request(prepared, context)
 
         def start() -> t.Any:
-            return prefetcher.submit(fetch) if prefetcher is not None else _Immediate(fetch)
+            nonlocal prefetcher
+            if not prefetching:
+                return _Immediate(fetch)
+            if prefetcher is None:  # started with the second page: single pages need none
+                prefetcher = Prefetcher(stream.name)
+            return prefetcher.submit(fetch)
 
         pages = 0
         try:
             with stream.get_http_request_counter() as request_counter:
                 request_counter.with_context(context)
-                pending = start() if not paginator.finished else None
+                # The first page on this thread: there is nothing yet to overlap it with.
+                pending = _Immediate(fetch) if not paginator.finished else None
                 while pending is not None:
                     prepared, response = pending.result()
                     pending = None
