@@ -122,3 +122,13 @@ def test_one_request_at_a_time_reads_nothing_ahead() -> None:
     child.announce_contexts([{"id": "a"}, {"id": "b"}])
     assert [r["n"] for r in child.request_records({"id": "a"})] == [1]
     assert child.started == ["a"]
+
+
+def test_a_fast_server_is_read_one_context_at_a_time() -> None:
+    child = _Child({"a": [1], "b": [2], "c": [3]})
+    child.response_seconds = [0.001, 0.002]  # as a local server answers
+    child.announce_contexts([{"id": name} for name in "abc"])
+    assert [r["n"] for r in child.request_records({"id": "a"})] == [1]
+    assert child.started == ["a"]  # nothing read ahead
+    assert [r["n"] for name in "bc" for r in child.request_records({"id": name})] == [2, 3]
+    assert child.started == ["a", "b", "c"]

