@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 import typing as t
 
 import pytest
-from tap_runner import assert_complete, catalog_selecting, run_tap
+from tap_runner import after_records, assert_complete, catalog_selecting, kill_and_resume, run_tap
 from test_shared_record_path import first_difference, messages
 
 from emulators.process import EmulatorProcess
@@ -40,6 +41,20 @@ def test_profile_indexes_are_read_at_once_and_written_in_turn() -> None:
     order = [record["index_id"] for record in concurrent.records["profiles"]]
     assert order == sorted(order, key=order.index)
     assert len(set(order)) == 3
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_kill_while_indexes_are_read_side_by_side_loses_nothing(sig: int) -> None:
+    """Killed during index 1 while indexes 2 and 3 sit in queues: the rerun has them all."""
+    with EmulatorProcess("amperity", "--seed", "6", "--scale", "200",
+                         "--latency-ms", "30") as emulator:
+        config = {**emulator.tap_config, "profile_page_size": 20}
+        first, _ = kill_and_resume("tap-amperity", config, sig, after_records(50, "profiles"),
+                                   emulator.counts(), PROFILE_KEYS)
+        assert emulator.stats()["max_requests_in_flight"] >= 3
+    # What the killed run wrote is whole lines of the indexes in turn.
+    order = [record["index_id"] for record in first.records["profiles"]]
+    assert order == sorted(order, key=order.index)
 
 
 class _Pages:
