@@ -112,16 +112,21 @@ def measure(label: str, scale: int, args: list[str], stream: str,
 REPEATS = 3
 
 
-def median_run(label: str, scale: int, args: list[str], stream: str,
-               emulator: EmulatorProcess) -> Result:
-    """``REPEATS`` runs of ``measure``; the one of median wall time (this machine is shared)."""
-    runs = []
+def paired_runs(*taps: tuple[str, list[str]], scale: int, stream: str,
+                emulator: EmulatorProcess) -> list[Result]:
+    """Each of ``taps`` (label, command) ``REPEATS`` times, in turn; the median run of each.
+
+    In turn (ours, stock, ours, stock, ...) so that a slow spell of this shared machine
+    weighs on both sides alike.
+    """
+    runs: list[list[Result]] = [[] for _ in taps]
     for _ in range(REPEATS):
-        # The previous run's requests leave the emulator's per-second rate window first
-        # (Adnuntius limits per API key: they would otherwise count against this run).
-        time.sleep(RATE_WINDOW_REST_SECONDS)
-        runs.append(measure(label, scale, args, stream, emulator))
-    return sorted(runs, key=lambda run: run.seconds)[len(runs) // 2]
+        for index, (label, args) in enumerate(taps):
+            # The previous run's requests leave the emulator's per-second rate window first
+            # (Adnuntius limits per API key: they would otherwise count against this run).
+            time.sleep(RATE_WINDOW_REST_SECONDS)
+            runs[index].append(measure(label, scale, args, stream, emulator))
+    return [sorted(each, key=lambda run: run.seconds)[len(each) // 2] for each in runs]
 
 
 def write_json(folder: Path, name: str, data: dict) -> Path:
@@ -156,10 +161,11 @@ def bench_amperity(scale: int, page_size: int) -> list[Result]:
         # The emulator builds each page once and then serves it from its cache: a first
         # read, not measured, so that neither tap pays for building the pages.
         measure("warm-up", scale, ours_args, "profiles", emulator)
-        ours = median_run("tap-amperity", scale, ours_args, "profiles", emulator)
-        stock = median_run("stock singer-sdk tap", scale,
-                           [sys.executable, str(ROOT / "benchmarks" / "stock_amperity_profiles.py"),
-                            "--config", str(config_path)], "profiles", emulator)
+        stock_args = [sys.executable, str(ROOT / "benchmarks" / "stock_amperity_profiles.py"),
+                      "--config", str(config_path)]
+        ours, stock = paired_runs(("tap-amperity", ours_args),
+                                  ("stock singer-sdk tap", stock_args), scale=scale,
+                                  stream="profiles", emulator=emulator)
         expected = emulator.counts()["profiles"]
     for result in (ours, stock):
         result.expected = expected
@@ -169,7 +175,7 @@ def bench_amperity(scale: int, page_size: int) -> list[Result]:
 def side_by_side(tap_name: str, ours_config: Path, stock_script: str, stock_config: Path, *,
                  streams: tuple[str, ...], scale: int, emulator: EmulatorProcess,
                  folder: Path) -> list[Result]:
-    """Each stream alone, our tap then the stock tap of ``benchmarks/<stock_script>``.
+    """Each stream alone, our tap and the stock tap of ``benchmarks/<stock_script>`` in turn.
 
     The emulator builds each page once and then serves it from its cache: a first read by
     our tap, not measured, means neither tap pays for building the pages.
@@ -178,13 +184,13 @@ def side_by_side(tap_name: str, ours_config: Path, stock_script: str, stock_conf
     stock = [sys.executable, str(ROOT / "benchmarks" / stock_script)]
     results = []
     for stream in streams:
-        for label, tap, config in ((tap_name, ours, ours_config),
-                                   ("stock singer-sdk tap", stock, stock_config)):
-            catalog = catalog_for(tap, config, folder, {stream})
-            args = [*tap, "--config", str(config), "--catalog", str(catalog)]
-            if tap is ours:
-                measure("warm-up", scale, args, stream, emulator)
-            results.append(median_run(label, scale, args, stream, emulator))
+        ours_args, stock_args = (
+            [*tap, "--config", str(config), "--catalog",
+             str(catalog_for(tap, config, folder, {stream}))]
+            for tap, config in ((ours, ours_config), (stock, stock_config)))
+        measure("warm-up", scale, ours_args, stream, emulator)
+        results += paired_runs((tap_name, ours_args), ("stock singer-sdk tap", stock_args),
+                               scale=scale, stream=stream, emulator=emulator)
     return results
 
 
