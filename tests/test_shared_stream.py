@@ -221,6 +221,24 @@ def test_the_next_page_is_requested_while_a_page_is_processed(concurrent: int) -
         assert [q.qs.get("cursor") for q in mock.request_history] == [None, ["p2"], ["p3"]]
 
 
+def test_the_first_page_is_fetched_on_the_syncs_thread() -> None:
+    """Nothing to overlap it with: a one-page partition starts no prefetch thread at all."""
+    stream = _stream(max_concurrent_requests=4)
+    threads: list[str] = []
+
+    def answer(request: t.Any, context: t.Any) -> dict:
+        threads.append(threading.current_thread().name)
+        return {"data": [{"id": 1}]}
+
+    with requests_mock.Mocker() as mock:
+        mock.get(URL, json=answer)
+        before = {thread.name for thread in threading.enumerate()}
+        assert [r["id"] for r in stream.get_records(None)] == [1]
+        started = {thread.name for thread in threading.enumerate()} - before
+    assert threads == [threading.current_thread().name]
+    assert not any(name.startswith("prefetch-") for name in started)
+
+
 def test_a_prefetched_request_fails_where_the_sdk_would_have_made_it() -> None:
     stream = _stream(max_retries=0)
     with requests_mock.Mocker() as mock:
