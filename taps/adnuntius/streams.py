@@ -43,6 +43,7 @@ class AdnuntiusListStream(AdnuntiusStream):
         self._seen: set[str] = set()
         self._time_fields = [name for name, spec in self.schema["properties"].items()
                              if spec.get("format") == "date-time"]
+        self._join_fields = (*self.joins.items(), ("network_id", ("network",)))
         return super().get_records(context)
 
     @override
@@ -78,9 +79,13 @@ class AdnuntiusListStream(AdnuntiusStream):
                     return None
             except ValueError:
                 pass
-        for join, fields in (*self.joins.items(), ("network_id", ("network",))):
-            row[join] = next((ref["id"] for ref in map(row.get, fields)
-                              if isinstance(ref, dict) and ref.get("id")), None)
+        for join, fields in self._join_fields:
+            found = None
+            for field in fields:  # the first reference that carries an id
+                ref = row.get(field)
+                if isinstance(ref, dict) and (found := ref.get("id")):
+                    break
+            row[join] = found or None
         return row
 
 
