@@ -18,6 +18,7 @@ have met it. At most ``MAX_RECORDS_QUEUED`` records wait per context read ahead.
 
 from __future__ import annotations
 
+import abc
 import contextvars
 import queue
 import threading
@@ -147,13 +148,13 @@ class ReadsContextsAhead:
             feed.stop()
 
 
-class AnnouncesChildContexts:
+class AnnouncesChildContexts(abc.ABC):
     """Mixin for a small parent stream read whole: its children learn their contexts first."""
 
+    @abc.abstractmethod
     def upcoming_child_contexts(self, records: list[dict],
                                 context: Context | None) -> list[Context]:
         """The child contexts ``records`` will produce, in order (no side effects)."""
-        raise NotImplementedError
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
         """The stream's records; before the first, the children hear of their contexts."""
