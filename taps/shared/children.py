@@ -25,7 +25,11 @@ import threading
 import typing as t
 from collections import deque
 
-from taps.shared.prefetch import without_prefetch, worth_reading_ahead
+from taps.shared.prefetch import (
+    max_concurrent_requests,
+    without_prefetch,
+    worth_reading_ahead,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -107,9 +111,6 @@ class ReadsContextsAhead:
         self._abandon_feeds()
         self._announced: deque[Context] = deque(contexts)
 
-    def _concurrent_contexts(self) -> int:
-        return int(self.config.get("max_concurrent_requests", 4))  # type: ignore[attr-defined]
-
     def request_records(self, context: Context | None) -> Iterable[dict]:
         """The context's records, from its worker when it was read ahead."""
         feeds: dict[tuple, _Feed] = self.__dict__.setdefault("_feeds", {})
@@ -136,7 +137,7 @@ class ReadsContextsAhead:
 
     def _start_feeds(self, announced: deque[Context], feeds: dict[tuple, _Feed]) -> None:
         """Workers for the next announced contexts, the current one counting as one."""
-        room = self._concurrent_contexts() - 1
+        room = max_concurrent_requests(self) - 1
         for upcoming in list(announced)[:max(room, 0)]:
             key = _key(upcoming)
             if key not in feeds:
@@ -160,8 +161,7 @@ class AnnouncesChildContexts(abc.ABC):
         """The stream's records; before the first, the children hear of their contexts."""
         readers = [child for child in self.child_streams  # type: ignore[attr-defined]
                    if child.selected and isinstance(child, ReadsContextsAhead)]
-        if not readers or int(self.config.get(  # type: ignore[attr-defined]
-                "max_concurrent_requests", 4)) <= 1:
+        if not readers or max_concurrent_requests(self) <= 1:
             yield from super().get_records(context)  # type: ignore[misc]
             return
         records = list(super().get_records(context))  # type: ignore[misc]

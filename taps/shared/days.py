@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from taps.shared.prefetch import Prefetcher, without_prefetch, worth_reading_ahead
+from taps.shared.prefetch import (
+    Prefetcher,
+    max_concurrent_requests,
+    without_prefetch,
+    worth_reading_ahead,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -164,7 +169,7 @@ class WindowBookmarks(abc.ABC):
     def get_records(self, context: Context | None) -> Iterator[dict]:
         """Every window's records, each window followed by its bookmark."""
         windows = self.windows(context)
-        workers = int(self.config.get("max_concurrent_requests", 4))  # type: ignore[attr-defined]
+        workers = max_concurrent_requests(self)
         read = (self._windows_ahead(windows, context, workers) if workers > 1 and
                 len(windows) > 2 else self._windows_in_turn(windows, context))
         for window, records in read:

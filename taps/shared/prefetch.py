@@ -33,6 +33,11 @@ if t.TYPE_CHECKING:
 WORTH_READING_AHEAD_SECONDS = 0.02
 
 
+def max_concurrent_requests(stream: t.Any) -> int:
+    """The stream's ``max_concurrent_requests`` setting (4 unless set)."""
+    return int(stream.config.get("max_concurrent_requests", 4))
+
+
 def worth_reading_ahead(stream: t.Any) -> bool:
     """True unless the stream's recent answers came faster than reading ahead can pay for."""
     seconds = sorted(getattr(stream, "response_seconds", ()))
@@ -108,7 +113,7 @@ class PrefetchingRequests:
         """Whether to fetch ahead: ``max_concurrent_requests`` above 1."""
         if _prefetch_off.get():
             return False
-        return int(self.config.get("max_concurrent_requests", 4)) > 1  # type: ignore[attr-defined]
+        return max_concurrent_requests(self) > 1
 
     def request_records(self, context: Context | None) -> Iterable[dict]:
         """The SDK's ``request_records`` (0.54), with the next request sent ahead."""
