@@ -125,8 +125,8 @@ def test_skipped_contexts_stop_and_unannounced_ones_read_in_turn(
     feed_b = child._feeds[children._key({"id": "b"})]
     # b is skipped (a parent's filter dropped it): its worker, blocked on a full queue, ends.
     assert [r["n"] for r in child.request_records({"id": "c"})] == [9]
-    feed_b._thread.join(timeout=5)
-    assert not feed_b._thread.is_alive()
+    feed_b.finished.result(timeout=5)
+    assert feed_b.finished.done()
     assert [r["n"] for r in child.request_records({"id": "z"})] == [0]
     assert child.started.count("z") == 1
 

@@ -19,13 +19,14 @@ have met it. At most ``MAX_RECORDS_QUEUED`` records wait per context read ahead.
 from __future__ import annotations
 
 import abc
-import contextvars
+import functools
 import queue
 import threading
 import typing as t
 from collections import deque
 
 from taps.shared.prefetch import (
+    Prefetcher,
     max_concurrent_requests,
     without_prefetch,
     worth_reading_ahead,
@@ -54,11 +55,11 @@ class _Feed:
         self._items: queue.Queue[t.Any] = queue.Queue(
             maxsize=max(1, MAX_RECORDS_QUEUED // CHUNK_RECORDS))
         self._stopped = threading.Event()
-        # In a copy of the sync's contextvars, as the page prefetch's workers run.
-        self._thread = threading.Thread(target=contextvars.copy_context().run,
-                                        args=(self._run, records), daemon=True,
-                                        name=f"context-{name}")
-        self._thread.start()
+        # A daemon thread in a copy of the sync's contextvars, as the page prefetch uses.
+        worker = Prefetcher(f"context-{name}")
+        #: Done once the worker has ended (all put, or stopped).
+        self.finished = worker.submit(functools.partial(self._run, records))
+        worker.close()
 
     def _put(self, item: t.Any) -> bool:
         while not self._stopped.is_set():
@@ -71,6 +72,7 @@ class _Feed:
 
     def _run(self, records: Iterable[dict]) -> None:
         chunk: list[dict] = []
+        outcome: t.Any = _DONE
         try:
             with without_prefetch():  # the queue already decouples fetching from the sync
                 for record in records:
@@ -80,13 +82,9 @@ class _Feed:
                             return
                         chunk = []
         except BaseException as exc:  # raised on the sync's thread, after what came before
-            if chunk and not self._put(chunk):
-                return
-            self._put(exc)
-            return
-        if chunk and not self._put(chunk):
-            return
-        self._put(_DONE)
+            outcome = exc
+        if not chunk or self._put(chunk):
+            self._put(outcome)
 
     def records(self) -> Iterator[dict]:
         """The context's records in order; the worker's exception, if it met one."""

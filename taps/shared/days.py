@@ -207,13 +207,14 @@ class WindowBookmarks(abc.ABC):
         ahead, and when one window alone is that large the rest are read in turn.
         """
         name = self.name  # type: ignore[attr-defined]
-        size = min(workers, len(windows) - 1)
-        pool = Prefetcher(f"{name}-windows", threads=size)
         ahead: deque[tuple[DayWindow, t.Any]] = deque()
+        pools: list[Prefetcher] = []  # started only for a server slow enough to need it
 
         def answered() -> None:
             if worth_reading_ahead(self):
-                ahead.append((windows[1], pool.submit(
+                pools.append(Prefetcher(f"{name}-windows",
+                                        threads=min(workers, len(windows) - 1)))
+                ahead.append((windows[1], pools[0].submit(
                     functools.partial(self._fetched, windows[1], context))))
 
         first: list[int] = [0]
@@ -227,9 +228,10 @@ class WindowBookmarks(abc.ABC):
                     rest = windows[2:]
                 yield from self._windows_in_turn(rest, context)
                 return
-            yield from self._read_ahead(windows[2:], context, pool, ahead, first[0])
+            yield from self._read_ahead(windows[2:], context, pools[0], ahead, first[0])
         finally:
-            pool.close()
+            for pool in pools:
+                pool.close()
 
     def _read_ahead(self, windows: list[DayWindow], context: Context | None, pool: Prefetcher,
                     ahead: deque[tuple[DayWindow, t.Any]],
