@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scale", type=int, default=200,
                         help="records per list resource and profiles per index")
-    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--latency-ms", type=int, default=0,
+                        help="each answer goes out this long after its request arrived")
     parser.add_argument("--faults", default="", help="e.g. 429=0.1,reset=0.02,truncate=0.05")
     parser.add_argument("--rate-limit", default=None,
                         help="N/SECONDS (default: the vendor's documented limit)")

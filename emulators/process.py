@@ -99,6 +99,10 @@ class EmulatorProcess:
         """POST /mutate."""
         return self._control("POST", "mutate", {"count": count})
 
+    def mark(self) -> float:
+        """POST /mark: forget the first arrival; the emulator's monotonic time now."""
+        return self._control("POST", "mark")["marked_monotonic"]
+
     def set_faults(self, spec: str) -> dict[str, t.Any]:
         """POST /faults."""
         return self._control("POST", "faults", {"spec": spec})

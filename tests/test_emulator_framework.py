@@ -11,7 +11,7 @@ import pytest
 from emulators.framework.faults import FaultPlan
 from emulators.framework.http import HTTPError, Request, Response
 from emulators.framework.limits import SlidingWindow
-from emulators.framework.server import EmulatorApp
+from emulators.framework.server import CONTROL_PREFIX, EmulatorApp
 
 
 def test_rejected_arrivals_do_not_use_up_the_window() -> None:
@@ -158,3 +158,51 @@ def test_handlers_choose_content_type_and_see_the_host() -> None:
     status, hdrs, body = call(app, "/text")
     assert (status, hdrs["content-type"], body) == (200, "text/csv", b"plain")
     assert json.loads(call(app, "/", "z")[2]) == {"root": "http://127.0.0.1:9"}
+
+
+class SlowBuilder(FakeVendor):
+    """A vendor whose answers take ``build_seconds`` of the (fake) clock to build."""
+
+    def __init__(self, clock: list[float], build_seconds: float) -> None:
+        super().__init__()
+        self.clock, self.build_seconds = clock, build_seconds
+
+    def handle(self, request: Request) -> Response:
+        self.clock[0] += self.build_seconds
+        return super().handle(request)
+
+
+def test_latency_counts_from_arrival_with_the_time_to_build_the_answer_in_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr("emulators.framework.server.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("emulators.framework.server.asyncio.sleep", fake_sleep)
+    app = EmulatorApp(SlowBuilder(clock, 0.03), faults=FaultPlan(1), latency_ms=100,  # type: ignore[arg-type]
+                      slow_seconds=0)
+    assert call(app, "/")[0] == 200
+    assert slept == [pytest.approx(0.07)]  # 100 ms in all, not 100 ms after 30 of building
+    assert clock[0] == pytest.approx(100.1)
+    assert app.stats()["first_arrival_monotonic"] == pytest.approx(100.0)
+    assert call(app, "/", "b")[0] == 200
+    assert app.stats()["first_arrival_monotonic"] == pytest.approx(100.0)  # the first one's
+
+
+def test_mark_forgets_the_first_arrival() -> None:
+    app = make_app(FakeVendor())
+    assert app.stats()["first_arrival_monotonic"] is None
+    call(app, "/")
+    first = app.stats()["first_arrival_monotonic"]
+    assert first is not None
+    assert call(app, f"{CONTROL_PREFIX}/mark")[0] == 404  # a POST, not a GET
+    assert app._control(Request.from_scope(
+        {"type": "http", "method": "POST", "path": f"{CONTROL_PREFIX}/mark",
+         "query_string": b"", "headers": [], "server": ("127.0.0.1", 9)}, b"")).status == 200
+    assert app.stats()["first_arrival_monotonic"] is None
+    call(app, "/")
+    assert app.stats()["first_arrival_monotonic"] >= first

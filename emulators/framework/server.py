@@ -42,6 +42,10 @@ class EmulatorApp:
         self.requests_total = 0
         #: Vendor requests being answered now, and the most at once (a client's concurrency).
         self.in_flight = self.max_in_flight = 0
+        #: ``time.monotonic()`` of the first vendor request since the last ``/mark``: a
+        #: benchmark on this machine reads a sync's time from its first request on, with
+        #: no start-up in it (the clock is the system's, the same in every process).
+        self.first_arrival: float | None = None
 
     async def __call__(self, scope: dict, receive: t.Callable, send: t.Callable) -> None:
         """ASGI entry point."""
@@ -68,10 +72,17 @@ class EmulatorApp:
             self.in_flight -= 1
 
     async def _answer(self, request: Request, send: t.Callable) -> None:
+        """The answer, sent ``latency`` after arrival: the time to build it is part of it.
+
+        A server answering in 50 ms answers several clients in 50 ms each; an emulator that
+        slept 50 ms and then built each answer in turn on its one event loop would make
+        every request slower than the latency asked for, and the client look slow.
+        """
+        arrived = time.monotonic()
+        if self.first_arrival is None:
+            self.first_arrival = arrived
         self.requests_total += 1
         self.by_path[request.path] += 1
-        if self.latency:
-            await asyncio.sleep(self.latency)
         fault = self.faults.draw()
         if fault:
             self.by_fault[fault] += 1
@@ -85,6 +96,8 @@ class EmulatorApp:
             if fault == "slow":
                 await asyncio.sleep(self.slow_seconds)
             response = self._handle(request)
+        if self.latency:
+            await asyncio.sleep(max(0.0, arrived + self.latency - time.monotonic()))
         self.by_status[str(response.status)] += 1
         if fault == "reset":
             await self._send_partial(send, response, declare_length=True, abort=True)
@@ -164,6 +177,7 @@ class EmulatorApp:
         return {
             "requests_total": self.requests_total,
             "max_requests_in_flight": self.max_in_flight,
+            "first_arrival_monotonic": self.first_arrival,
             "by_status": dict(self.by_status),
             "by_path": dict(self.by_path),
             "by_fault": dict(self.by_fault),
@@ -186,6 +200,9 @@ class EmulatorApp:
         if request.method == "POST" and action == "mutate":
             count = int(payload.get("count", 1))
             return Response.json(200, self.api.mutate(count))
+        if request.method == "POST" and action == "mark":
+            self.first_arrival = None
+            return Response.json(200, {"marked_monotonic": time.monotonic()})
         if request.method == "POST" and action == "faults":
             try:
                 self.faults.replace(str(payload.get("spec", "")))
