@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 
 import pytest
 import requests
-from pyrate_limiter import Rate
 
 from taps.shared import ratelimit
 from taps.shared.ratelimit import (
     MAX_PAUSE_SECONDS,
     PROBE_AFTER_ANSWERS,
-    SAFETY_STRETCH,
+    Rate,
     RateBudget,
     most_within,
     rates_for,
@@ -62,24 +62,100 @@ def overrun(budget: RateBudget, clock: FakeClock, accepted: int) -> None:
 
 
 def test_rates_spread_a_minute_budget_over_seconds() -> None:
-    def plain(rates: list[Rate]) -> list[tuple[int, int]]:
-        return [(r.limit, r.interval) for r in rates]
-
-    assert plain(rates_for(600)) == [(10, int(1000 * SAFETY_STRETCH))]
-    assert plain(rates_for(20)) == [(1, int(1000 * SAFETY_STRETCH)), (20, int(60_000 * SAFETY_STRETCH))]
+    assert rates_for(600) == [Rate(10, 1.0)]
+    assert rates_for(20) == [Rate(1, 1.0), Rate(20, 60.0)]
     with pytest.raises(ValueError, match="positive"):
         rates_for(0)
 
 
+def send(budget: RateBudget, clock: FakeClock, latency: float) -> float:
+    """One request: budget, ``latency`` until its answer; when it was sent."""
+    budget.acquire()
+    sent = clock.now
+    clock.now += latency
+    budget.observe(answer(200))
+    return sent
+
+
 def test_budget_blocks_beyond_the_rate() -> None:
-    budget = RateBudget("test", 300)  # 5 per second
-    started = time.monotonic()
-    for _ in range(11):
-        budget.acquire()
-    elapsed = time.monotonic() - started
-    # 5 at once, 5 after ~1 s, the 11th after ~2 s: never more than 5 in any second.
-    assert elapsed >= 2 * SAFETY_STRETCH - 0.05
+    clock = FakeClock()
+    budget = RateBudget("test", 300, learn=False, clock=clock, sleep=clock.sleep)  # 5 a second
+    sent = [send(budget, clock, 0.01) for _ in range(11)]
+    # 5 at once, the next 5 one second after the first 5 ended, the 11th a second later.
+    assert sent[5] == pytest.approx(sent[0] + 0.01 + 1.0)
+    assert sent[10] == pytest.approx(sent[5] + 0.01 + 1.0)
+    assert max(sum(1 for s in sent if start <= s < start + 1) for start in sent) == 5
     assert budget.acquired == 11
+
+
+def test_a_quick_answer_frees_its_place_one_window_after_it_not_later() -> None:
+    clock = FakeClock()
+    budget = RateBudget("api", 600, learn=False, clock=clock, sleep=clock.sleep)
+    sent = [send(budget, clock, 0.002) for _ in range(11)]
+    # The 11th goes once the first answer is a second old: a sync at the limit keeps to it
+    # (a place held 5 % longer than the window made it 1.05 x its floor).
+    assert sent[10] == pytest.approx(1000.0 + 0.002 + 1.0)
+
+
+def test_a_slow_answer_holds_its_place_until_one_window_after_it() -> None:
+    clock = FakeClock()
+    budget = RateBudget("api", 600, learn=False, clock=clock, sleep=clock.sleep)
+    sent, answered = threading.Barrier(11), threading.Barrier(11)
+
+    def request() -> None:  # ten requests under way at once, answered 0.3 s later
+        budget.acquire()
+        sent.wait()
+        answered.wait()
+        budget.observe(answer(200))
+
+    workers = [threading.Thread(target=request) for _ in range(10)]
+    for worker in workers:
+        worker.start()
+    sent.wait()
+    clock.now += 0.3
+    answered.wait()
+    for worker in workers:
+        worker.join()
+    budget.acquire()
+    # A server counting them as they arrived, up to 0.3 s after sending, sees the 11th
+    # in the same second unless it waits for a second after the answers.
+    assert clock.now == pytest.approx(1000.0 + 0.3 + 1.0)
+
+
+def test_a_request_that_never_reported_its_end_is_ended_by_its_threads_next() -> None:
+    clock = FakeClock()
+    budget = RateBudget("api", 60, learn=False, clock=clock, sleep=clock.sleep)  # 1 a second
+    budget.acquire()  # its error escaped without observe()
+    clock.now += 0.5
+    budget.acquire()  # the same thread: the first one is over
+    assert clock.now == pytest.approx(1000.0 + 0.5 + 1.0)
+    assert budget.acquired == 2
+
+
+def test_no_window_of_the_servers_ever_sees_more_than_the_budget() -> None:
+    """Sixteen threads, each request counted by the server at once or 120 ms after it was
+    sent, then answered: the busiest second the server sees is within the budget (with
+    places held for 1.05 s from sending, it saw 104-109)."""
+    budget = RateBudget("api", 6000, learn=False)  # 100 a second
+    counted: list[float] = []
+    lock = threading.Lock()
+
+    def client(seed: int) -> None:
+        chance = random.Random(seed)
+        for _ in range(20):
+            budget.acquire()
+            time.sleep(chance.choice((0.0, 0.12)))
+            with lock:
+                counted.append(time.monotonic())
+            budget.observe(answer(200))
+
+    workers = [threading.Thread(target=client, args=(n,)) for n in range(16)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(counted) == 320
+    assert most_within(sorted(counted), 1.0) <= 100
 
 
 def test_most_within_counts_the_busiest_span() -> None:
@@ -110,12 +186,12 @@ def test_the_lowered_budget_is_what_acquire_keeps_to() -> None:
     budget = RateBudget("api", 600, learn=True, clock=clock, sleep=clock.sleep)
     overrun(budget, clock, accepted=5)
     assert budget.requests_per_minute == 300
-    started = time.monotonic()
-    for _ in range(6):
-        budget.acquire()
-    # 5 at once, the 6th only once the first has left the (stretched) second: 10 at once
-    # would have gone through at the configured 600/min.
-    assert time.monotonic() - started >= SAFETY_STRETCH - 0.05
+    started = clock.now
+    sent = [send(budget, clock, 0.01) for _ in range(6)]
+    # 5 at once, the 6th a second after the first ended: 10 at once would have gone
+    # through at the configured 600/min.
+    assert sent[4] == pytest.approx(started + 0.04)
+    assert sent[5] == pytest.approx(started + 0.01 + 1.0)
 
 
 def test_answers_to_requests_sent_before_a_cut_do_not_cut_again() -> None:

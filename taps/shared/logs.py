@@ -8,12 +8,11 @@ import sys
 
 #: Messages logged on every run that nobody acts on: shown at DEBUG only.
 NOISE_PREFIXES = (
-    "Initializing default bucket",  # pyrate-limiter, once per budget
     "Stream is assumed to be unsorted",  # SDK, per unsorted stream (documented in the README)
     "Skipping parse of env var settings",  # SDK, whenever settings come from a file
     "An unhandled error occurred while syncing",  # SDK; the one-line error follows
 )
-NOISY_LOGGERS = ("pyrate_limiter.limiter", "singer_sdk")
+NOISY_LOGGERS = ("singer_sdk",)
 
 
 class _DemoteNoise(logging.Filter):

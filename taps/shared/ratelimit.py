@@ -1,5 +1,9 @@
 """A per-process request budget shared by every stream of a tap, learning the server's limit.
 
+Every request holds its place from when it is sent until one window after it ended (its
+answer came, or it failed): the server counted it somewhere in between, so none of the
+server's windows ever sees more than the budget allows, with no margin for latency.
+
 The configured budget is a ceiling. When the server answers 429 the budget steps down to
 the rate the server was seen to accept (the most answers accepted in any second of the last
 ``PEAK_HORIZON_SECONDS``), at most halving at once; after a run of accepted answers it
@@ -28,8 +32,6 @@ import time
 import typing as t
 from collections import deque
 
-from pyrate_limiter import InMemoryBucket, Limiter, Rate
-
 from taps.shared.retry import retry_after_seconds
 
 if t.TYPE_CHECKING:
@@ -37,9 +39,12 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Windows are stretched by this factor so that jitter between sending and the server's
-#: arrival clock never shows more than the allowed number of requests in one window.
+#: Accepted answers are counted in windows this much shorter than a second (see
+#: ``COUNT_WINDOW_SECONDS``) and a cut holds this long.
 SAFETY_STRETCH = 1.05
+#: A request still unanswered after this long is no longer counted (a thread that ended
+#: without reporting its answer must not hold a place for ever); beyond any request timeout.
+IN_FLIGHT_CAP_SECONDS = 900.0
 
 #: Environment variable that turns learning off ("off", "0", "false", "no").
 LEARNING_ENV = "TAPS_RATE_BUDGET_LEARNING"
@@ -64,6 +69,13 @@ LOG_CHANGE_FRACTION = 0.1
 MAX_PAUSE_SECONDS = 60.0
 
 
+class Rate(t.NamedTuple):
+    """At most ``limit`` requests in any ``seconds``."""
+
+    limit: int
+    seconds: float
+
+
 def rates_for(requests_per_minute: float) -> list[Rate]:
     """Rates that keep to ``requests_per_minute``, spread evenly over each second.
 
@@ -75,11 +87,20 @@ def rates_for(requests_per_minute: float) -> list[Rate]:
         msg = "requests_per_minute must be positive"
         raise ValueError(msg)
     per_second = math.ceil(requests_per_minute / 60)
-    second_ms = int(1000 * SAFETY_STRETCH)
-    rates = [Rate(per_second, second_ms)]
+    rates = [Rate(per_second, 1.0)]
     if per_second * 60 > requests_per_minute:
-        rates.append(Rate(max(math.floor(requests_per_minute), 1), int(60_000 * SAFETY_STRETCH)))
+        rates.append(Rate(max(math.floor(requests_per_minute), 1), 60.0))
     return rates
+
+
+class _Slot:
+    """One request's place in the budget: when it was sent, and when it ended."""
+
+    __slots__ = ("ended", "sent")
+
+    def __init__(self, sent: float) -> None:
+        self.sent = sent
+        self.ended: float | None = None
 
 
 def learning_enabled_by_default() -> bool:
@@ -103,9 +124,14 @@ def most_within(times: t.Iterable[float], seconds: float) -> int:
 class RateBudget:
     """Blocks until a request may be sent without exceeding the budget; learns from 429s.
 
-    Built on pyrate-limiter (a maintained sliding-window limiter) rather than hand-written;
-    learning changes the rates of its bucket in place, so requests already counted stay
-    counted. Safe to share between threads.
+    A request holds its place in a window from when it is sent until one window after it
+    ended (its answer came, or it failed). A server counts a request at some moment between
+    the two, so no window of the server's ever holds more than the limit, whatever the
+    latency, with no margin to add: a client sending at the limit keeps to it. Hand-written
+    rather than pyrate-limiter (used before), which stamps an item when it is acquired and
+    has no way to hold it until the answer; its windows had to be stretched by 5 % instead,
+    and that margin alone made a rate-bound sync 1.05 x its floor. Safe to share between
+    threads; learning changes the rates in place, so requests already counted stay counted.
     """
 
     def __init__(
@@ -115,21 +141,27 @@ class RateBudget:
         *,
         learn: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         """Create a budget called ``name`` allowing at most ``requests_per_minute``.
 
         ``learn`` None follows ``TAPS_RATE_BUDGET_LEARNING`` (on unless set to off).
+        ``clock`` and ``sleep`` are for tests; by default a wait ends early when an answer
+        frees a place.
         """
         self.name = name
         self.configured_per_minute = float(requests_per_minute)
         self.learning = learning_enabled_by_default() if learn is None else learn
         self._current = self.configured_per_minute
-        self._bucket = InMemoryBucket(rates_for(requests_per_minute))
-        self._limiter = Limiter(self._bucket)
+        self._rates = rates_for(requests_per_minute)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)
+        self._in_flight: dict[_Slot, None] = {}
+        #: When requests ended, in order, for the longest window.
+        self._ended: deque[float] = deque()
+        self._mine = threading.local()
         #: Requests that took budget.
         self.acquired = 0
         #: 429 answers seen, with or without Retry-After.
@@ -148,23 +180,70 @@ class RateBudget:
         return self._current
 
     def acquire(self) -> None:
-        """Wait for, and take, one request's worth of budget."""
-        while True:
-            with self._lock:
-                pause = self._paused_until - self._clock()
-            if pause <= 0:
-                break
-            self._sleep(pause)
-        self._limiter.try_acquire(self.name, blocking=True)
+        """Wait for, and take, one request's worth of budget (for this thread's request)."""
+        earlier: _Slot | None = getattr(self._mine, "slot", None)
         with self._lock:
+            if earlier is not None:  # never reported; this thread has moved on, so it ended
+                self._end(earlier, self._clock())
+            while (wait := self._wait_seconds(self._clock())) > 0:
+                self._wait(wait)
+            slot = _Slot(self._clock())
+            self._in_flight[slot] = None
             self.acquired += 1
+        self._mine.slot = slot
+
+    def _end(self, slot: _Slot, now: float) -> None:
+        """``slot``'s request ended ``now``; called with the lock held."""
+        if slot in self._in_flight:
+            del self._in_flight[slot]
+            slot.ended = now
+            self._ended.append(now)
+            self._freed.notify_all()
+
+    def _wait_seconds(self, now: float) -> float:
+        """How long until a request may go (0: now); called with the lock held."""
+        pause = self._paused_until - now
+        if pause > 0:
+            return pause
+        ended = self._ended
+        longest = max(rate.seconds for rate in self._rates)
+        while ended and ended[0] + longest <= now:
+            ended.popleft()
+        for slot in [s for s in self._in_flight if s.sent + IN_FLIGHT_CAP_SECONDS <= now]:
+            del self._in_flight[slot]
+        wait = 0.0
+        for limit, seconds in self._rates:
+            room = limit - len(self._in_flight)
+            if room <= 0:  # every place is taken by a request under way: until one ends
+                wait = max(wait, min(s.sent for s in self._in_flight)
+                           + IN_FLIGHT_CAP_SECONDS - now)
+                continue
+            # The ``room``-th most recent end still in this window must leave it first.
+            if len(ended) >= room and (leaves := ended[-room] + seconds) > now:
+                wait = max(wait, leaves - now)
+        return wait
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep ``seconds`` with the lock released; an answer freeing a place wakes it."""
+        if self._sleep is None:
+            self._freed.wait(seconds)
+            return
+        self._lock.release()
+        try:
+            self._sleep(seconds)
+        finally:
+            self._lock.acquire()
 
     def observe(self, response: t.Any) -> None:
-        """Learn from the answer to a request this budget allowed (None: no answer came)."""
-        if response is None:
-            return
+        """The end of this thread's request, and what its answer teaches (None: no answer)."""
+        slot: _Slot | None = getattr(self._mine, "slot", None)
+        self._mine.slot = None
         now = self._clock()
         with self._lock:
+            if slot is not None:
+                self._end(slot, now)
+            if response is None:
+                return
             if response.status_code == 429:
                 self.rate_limited += 1
                 if not self.learning:
@@ -236,5 +315,4 @@ class RateBudget:
         self._current = requests_per_minute
         self._answers_since_change = 0
         self._last_change_was_probe = probe
-        with self._limiter.lock:
-            self._bucket.rates = rates_for(requests_per_minute)
+        self._rates = rates_for(requests_per_minute)

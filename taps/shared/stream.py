@@ -153,6 +153,9 @@ class ResilientStream(PageRecordPath, PrefetchingRequests, RESTStream[t.Any]):
             except requests.exceptions.RequestException:
                 budget.observe(None)
                 raise
+            except Exception as exc:  # e.g. FatalAPIError from validate_response: it ended
+                budget.observe(getattr(exc, "response", None))
+                raise
             budget.observe(response)
             return response
 
