@@ -336,22 +336,28 @@ def bench_latency(latency_ms: int, concurrency: int) -> None:
             catalog = catalog_for(tap, config, folder, {stream})
             runs = []
             for _ in range(REPEATS):
-                before = emulator.stats()["by_path"]
+                before = emulator.stats()
                 emulator.mark()
                 result = measure(f"tap-{vendor}", 0, [*tap, "--config", str(config),
                                                       "--catalog", str(catalog)],
                                  stream, emulator)
                 stats = emulator.stats()
-                parts = sum(count - before.get(path, 0)
+                parts = sum(count - before["by_path"].get(path, 0)
                             for path, count in stats["by_path"].items() if partitioned in path)
+                answer = ((stats["answer_seconds_total"] - before["answer_seconds_total"])
+                          / result.requests)
                 sync = result.ended - stats["first_arrival_monotonic"]
-                runs.append((sync, result, parts, stats["max_requests_in_flight"]))
-            sync, result, parts, in_flight = sorted(runs, key=lambda run: run[0])[len(runs) // 2]
-        floor = ((result.requests - parts) + parts / overlap) * latency_ms / 1000
+                runs.append((sync, result, parts, answer, stats["max_requests_in_flight"]))
+            sync, result, parts, answer, in_flight = sorted(runs, key=lambda r: r[0])[
+                len(runs) // 2]
+        turns = (result.requests - parts) + parts / overlap
+        floor, served = turns * latency_ms / 1000, turns * answer
         print(f"  tap-{vendor:<12} {stream:<22} {result.records:>7} records "
               f"{result.requests:>4} requests {result.throttled} x 429  sync {sync:6.2f} s "
               f"(first request to exit; wall {result.seconds:.2f})  floor {floor:6.2f} s "
-              f"(÷ {overlap})  sync/floor {sync / floor:5.2f}  (at most {in_flight} in flight)")
+              f"(÷ {overlap})  sync/floor {sync / floor:5.2f}; at the emulator's "
+              f"{answer * 1000:.1f} ms an answer {served:5.2f} s, sync/that "
+              f"{sync / served:5.2f}  (at most {in_flight} in flight)")
 
 
 def print_results(results: list[Result]) -> None:

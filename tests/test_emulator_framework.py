@@ -189,6 +189,7 @@ def test_latency_counts_from_arrival_with_the_time_to_build_the_answer_in_it(
     assert slept == [pytest.approx(0.07)]  # 100 ms in all, not 100 ms after 30 of building
     assert clock[0] == pytest.approx(100.1)
     assert app.stats()["first_arrival_monotonic"] == pytest.approx(100.0)
+    assert app.stats()["answer_seconds_total"] == pytest.approx(0.1)
     assert call(app, "/", "b")[0] == 200
     assert app.stats()["first_arrival_monotonic"] == pytest.approx(100.0)  # the first one's
 

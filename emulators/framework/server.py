@@ -46,6 +46,9 @@ class EmulatorApp:
         #: benchmark on this machine reads a sync's time from its first request on, with
         #: no start-up in it (the clock is the system's, the same in every process).
         self.first_arrival: float | None = None
+        #: Seconds from arrival to the answer sent, summed over vendor requests: what a
+        #: client's floor is made of (an event loop's timers overshoot ``--latency-ms``).
+        self.answer_seconds = 0.0
 
     async def __call__(self, scope: dict, receive: t.Callable, send: t.Callable) -> None:
         """ASGI entry point."""
@@ -66,19 +69,20 @@ class EmulatorApp:
     async def _vendor(self, request: Request, send: t.Callable) -> None:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        arrived = time.monotonic()
         try:
-            await self._answer(request, send)
+            await self._answer(request, send, arrived)
         finally:
             self.in_flight -= 1
+            self.answer_seconds += time.monotonic() - arrived
 
-    async def _answer(self, request: Request, send: t.Callable) -> None:
+    async def _answer(self, request: Request, send: t.Callable, arrived: float) -> None:
         """The answer, sent ``latency`` after arrival: the time to build it is part of it.
 
         A server answering in 50 ms answers several clients in 50 ms each; an emulator that
         slept 50 ms and then built each answer in turn on its one event loop would make
         every request slower than the latency asked for, and the client look slow.
         """
-        arrived = time.monotonic()
         if self.first_arrival is None:
             self.first_arrival = arrived
         self.requests_total += 1
@@ -178,6 +182,7 @@ class EmulatorApp:
             "requests_total": self.requests_total,
             "max_requests_in_flight": self.max_in_flight,
             "first_arrival_monotonic": self.first_arrival,
+            "answer_seconds_total": self.answer_seconds,
             "by_status": dict(self.by_status),
             "by_path": dict(self.by_path),
             "by_fault": dict(self.by_fault),
