@@ -147,3 +147,53 @@ def test_a_fast_server_is_read_one_context_at_a_time() -> None:
     assert child.started == ["a"]  # nothing read ahead
     assert [r["n"] for name in "bc" for r in child.request_records({"id": name})] == [2, 3]
     assert child.started == ["a", "b", "c"]
+
+
+class _Runtime:
+    def __init__(self, seconds: list[float]) -> None:
+        self.answer_seconds = seconds
+
+
+class _HeldPages(_Pages):
+    """Context ``a`` answers only once ``release`` is set."""
+
+    release = threading.Event()
+
+    def request_records(self, context: dict | None) -> t.Iterator[dict]:
+        if (context or {}).get("id") == "a":
+            with self.lock:
+                self.started.append("a")
+            assert self.release.wait(10)
+            yield {"id": "a", "n": 1}
+            return
+        yield from super().request_records(context)
+
+
+class _HeldChild(ReadsContextsAhead, _HeldPages):
+    pass
+
+
+def test_a_server_known_slow_is_read_ahead_before_the_first_contexts_answer() -> None:
+    child = _HeldChild({"b": [2], "c": [3]})
+    child.runtime = _Runtime([0.05, 0.06])  # the parent's answers came from a slow server
+    child.announce_contexts([{"id": name} for name in "abc"])
+    first: list[dict] = []
+    reader = threading.Thread(target=lambda: first.extend(child.request_records({"id": "a"})))
+    reader.start()
+    # a has not answered, and b and c are under way already: what the parent's answers
+    # showed decides, not a's first.
+    _wait_started(child, {"a", "b", "c"})
+    child.release.set()
+    reader.join(10)
+    assert [r["n"] for r in first] == [1]
+    assert [r["n"] for name in "bc" for r in child.request_records({"id": name})] == [2, 3]
+    assert sorted(child.started) == ["a", "b", "c"]
+
+
+def test_a_server_known_fast_is_read_in_turn_from_the_first_context() -> None:
+    child = _Child({"a": [1], "b": [2]})
+    child.runtime = _Runtime([0.001, 0.002])
+    child.announce_contexts([{"id": "a"}, {"id": "b"}])
+    assert [r["n"] for r in child.request_records({"id": "a"})] == [1]
+    assert child.started == ["a"]
+    assert child.__dict__.get("_feeds", {}) == {}  # no worker was started for b

@@ -120,3 +120,33 @@ def test_a_fast_server_is_read_in_turn() -> None:
     assert {day: name == main for day, name in stream.threads.items()} == dict.fromkeys(
         range(1, 7), True)
     assert events == _sync(Days(1))
+
+
+class _Runtime:
+    def __init__(self, seconds: list[float]) -> None:
+        self.answer_seconds = seconds
+
+
+def test_a_server_known_slow_gets_the_second_window_before_the_first_answers() -> None:
+    stream = Days(4, slow_day=1)
+    stream.runtime = _Runtime([0.05, 0.06])  # the tap's earlier answers: a slow server
+    records = stream.get_records(None)
+    reader = threading.Thread(target=lambda: stream.events.extend(str(r) for r in records))
+    reader.start()
+    # Day 1 has not answered, and day 2 is on its way: what the tap knew decided.
+    for _ in range(500):
+        if 2 in stream.started:
+            break
+        threading.Event().wait(0.01)
+    assert sorted(stream.started) == [1, 2]
+    stream.release.set()
+    reader.join(10)
+    assert "'date': '2026-11-01'" in stream.events[0]
+
+
+def test_a_server_known_fast_is_read_in_turn_from_the_first_window() -> None:
+    stream = Days(4)
+    stream.runtime = _Runtime([0.001, 0.002])
+    _sync(stream)
+    main = threading.current_thread().name
+    assert set(stream.threads.values()) == {main}

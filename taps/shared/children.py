@@ -6,7 +6,8 @@ contexts up front (``AnnouncesChildContexts``, for small parents read whole, e.g
 profile indexes) tells its children; a child (``ReadsContextsAhead``) then reads the next
 contexts on worker threads meanwhile, up to ``max_concurrent_requests`` at once, each
 worker paginating its own context (cursors stay on the worker) into a bounded queue. As
-with windows, the first answer decides: from a server faster than
+with windows, the server's answers decide (the tap's earlier ones, such as the parent's,
+else the first context's first): from a server faster than
 ``WORTH_READING_AHEAD_SECONDS`` contexts are read one at a time (threads would only add
 contention and memory).
 
@@ -124,12 +125,15 @@ class ReadsContextsAhead:
             self._start_feeds(announced, feeds)
             yield from feed.records()
             return
-        answered = False
+        # What is known of the server decides (the tap's earlier answers, else this
+        # context's first): a fast server is read one context at a time.
+        decided = worth_reading_ahead(self) is not None
+        if worth_reading_ahead(self):
+            self._start_feeds(announced, feeds)
         for record in super().request_records(context):  # type: ignore[misc]
-            if not answered:
-                answered = True
-                # The first answer decides: a fast server is read one context at a time.
-                if worth_reading_ahead(self):
+            if not decided:
+                decided = True
+                if worth_reading_ahead(self) is not False:  # an answer not timed: as slow
                     self._start_feeds(announced, feeds)
             yield record
 

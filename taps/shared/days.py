@@ -198,26 +198,33 @@ class WindowBookmarks(abc.ABC):
                        workers: int) -> Iterator[tuple[DayWindow, Iterable[dict]]]:
         """Windows fetched ahead on ``workers`` threads, where that pays and memory allows.
 
-        The first window is read in turn, and its first answer decides: from a server that
+        The first window is read in turn, and the server's first answer decides (this
+        tap's earlier answers, when there were any, decide before it): from a server that
         answered in less than ``prefetch.WORTH_READING_AHEAD_SECONDS`` (local or very fast,
         where the tap's own work is the bound and threads only add contention and memory)
-        every window is read in turn. From a slower one the second window is fetched at
-        once, while the first is read; once the first shows its size, at most
-        ``MAX_RECORDS_AHEAD`` records are held: the larger the windows, the fewer read
-        ahead, and when one window alone is that large the rest are read in turn.
+        every window is read in turn. From a slower one the second window is fetched
+        meanwhile; once the first shows its size, at most ``MAX_RECORDS_AHEAD`` records
+        are held: the larger the windows, the fewer read ahead, and when one window alone
+        is that large the rest are read in turn.
         """
         name = self.name  # type: ignore[attr-defined]
         ahead: deque[tuple[DayWindow, t.Any]] = deque()
         pools: list[Prefetcher] = []  # started only for a server slow enough to need it
+        known = worth_reading_ahead(self)
+        if known is False:
+            yield from self._windows_in_turn(windows, context)
+            return
 
         def answered() -> None:
-            if worth_reading_ahead(self):
+            if not pools and worth_reading_ahead(self) is not False:  # untimed: slow
                 pools.append(Prefetcher(f"{name}-windows",
                                         threads=min(workers, len(windows) - 1)))
                 ahead.append((windows[1], pools[0].submit(
                     functools.partial(self._fetched, windows[1], context))))
 
         first: list[int] = [0]
+        if known:
+            answered()  # a server known to be slow: the second window goes at once
         try:
             yield windows[0], _counted(self._streamed(windows[0], context), first, answered)
             if not ahead or first[0] >= MAX_RECORDS_AHEAD:

@@ -38,10 +38,19 @@ def max_concurrent_requests(stream: t.Any) -> int:
     return int(stream.config.get("max_concurrent_requests", 4))
 
 
-def worth_reading_ahead(stream: t.Any) -> bool:
-    """True unless the stream's recent answers came faster than reading ahead can pay for."""
+def worth_reading_ahead(stream: t.Any) -> bool | None:
+    """Whether the server is slow enough for reading ahead to pay; None before any answer.
+
+    The stream's own recent answers tell (their median); before its first, those of the
+    other requests of the same tap (the same server: an index list, another stream) do.
+    """
     seconds = sorted(getattr(stream, "response_seconds", ()))
-    return not (seconds and seconds[len(seconds) // 2] < WORTH_READING_AHEAD_SECONDS)
+    if not seconds:
+        runtime = getattr(stream, "runtime", None)
+        seconds = sorted(getattr(runtime, "answer_seconds", ()))
+    if not seconds:
+        return None
+    return seconds[len(seconds) // 2] >= WORTH_READING_AHEAD_SECONDS
 
 
 _prefetch_off: contextvars.ContextVar[bool] = contextvars.ContextVar("prefetch_off",

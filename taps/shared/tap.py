@@ -8,6 +8,7 @@ import itertools
 import logging
 import sys
 import typing as t
+from collections import deque
 from functools import cached_property
 
 import requests
@@ -57,6 +58,8 @@ class TapRuntime:
         self._budgets: dict[str, RateBudget] = {}
         self._make_authenticator = make_authenticator
         self.host_reached = False
+        #: Seconds the server took to answer the tap's last requests, whichever stream's.
+        self.answer_seconds: deque[float] = deque(maxlen=32)
 
     def budget(self, name: str) -> RateBudget:
         """The shared budget called ``name``."""
