@@ -14,6 +14,7 @@ import random
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import typing as t
@@ -339,3 +340,12 @@ def test_the_fatal_line_shows_in_meltano_at_warning_level(tmp_path: Path) -> Non
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr
     assert re.search(r"\[error\s*\] tap-amperity .*Cannot reach http://127.0.0.1:9/api", output)
+
+
+def test_start_up_imports_nothing_only_a_wrong_setting_needs() -> None:
+    """difflib (35 ms of every start-up) is imported only to suggest a misspelt setting."""
+    code = ("import sys, taps.adnuntius.tap, taps.amperity.tap, taps.iqm.tap, "
+            "taps.kissmetrics.tap; print('difflib' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert run.stdout.strip() == "False"
