@@ -176,6 +176,15 @@ def test_every_attempt_draws_from_the_shared_budget() -> None:
     assert stream.runtime.budget("api").acquired == 2
 
 
+def test_every_answer_is_noted_for_the_whole_tap() -> None:
+    stream = _stream()
+    with requests_mock.Mocker() as m:
+        m.get(URL, [{"status_code": 502, "text": "bad gateway"}, _page([1])])
+        list(stream.get_records(None))
+    # The 502 came from the server too: both tell how fast it answers, for every stream.
+    assert len(stream.runtime.answer_seconds) == 2
+
+
 def test_error_envelopes_with_a_200_go_through_check_body() -> None:
     stream = _stream()
     with requests_mock.Mocker() as m:

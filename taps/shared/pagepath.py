@@ -64,17 +64,12 @@ class PageRecordPath:
     def note_new_page(self, response: t.Any = None) -> None:
         """Called for each response parsed: the records that follow belong to a new page.
 
-        How long the server took to answer is kept (the last 32), for ``response_seconds``,
-        and in the tap's runtime for streams that have not had an answer yet.
+        How long the server took to answer is kept (the last 32), for ``response_seconds``.
         """
         self._page_serial += 1
         elapsed = getattr(response, "elapsed", None)
         if elapsed is not None:
-            seconds = elapsed.total_seconds()
-            self.response_seconds.append(seconds)
-            runtime = getattr(self, "runtime", None)
-            if runtime is not None:
-                runtime.answer_seconds.append(seconds)
+            self.response_seconds.append(elapsed.total_seconds())
 
     @cached_property
     def response_seconds(self) -> deque[float]:

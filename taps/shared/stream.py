@@ -91,7 +91,13 @@ class ResilientStream(PageRecordPath, PrefetchingRequests, RESTStream[t.Any]):
         session = super().requests_session
         if session.trust_env:
             settle_environment(session)
+        if self._note_answer not in session.hooks["response"]:
+            session.hooks["response"].append(self._note_answer)
         return session
+
+    def _note_answer(self, response: requests.Response, *args: t.Any, **kwargs: t.Any) -> None:
+        """Response hook: the answer's headers are in, errors included (body not yet read)."""
+        self.runtime.answer_seconds.append(response.elapsed.total_seconds())
 
     @property
     @override

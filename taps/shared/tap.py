@@ -58,7 +58,8 @@ class TapRuntime:
         self._budgets: dict[str, RateBudget] = {}
         self._make_authenticator = make_authenticator
         self.host_reached = False
-        #: Seconds the server took to answer the tap's last requests, whichever stream's.
+        #: Seconds the server took to answer the tap's last requests, whichever stream's
+        #: (noted by each stream's session as an answer's headers come in).
         self.answer_seconds: deque[float] = deque(maxlen=32)
 
     def budget(self, name: str) -> RateBudget:
