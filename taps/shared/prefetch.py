@@ -145,6 +145,7 @@ class PrefetchingRequests:
             return prefetcher.submit(fetch)
 
         pages = 0
+        nothing = object()
         try:
             with stream.get_http_request_counter() as request_counter:
                 request_counter.with_context(context)
@@ -155,8 +156,15 @@ class PrefetchingRequests:
                     pending = None
                     request_counter.increment()
                     stream.update_sync_costs(prepared, response, context)
-                    records = list(stream.parse_response(response))
-                    if not records:
+                    records = iter(stream.parse_response(response))
+                    if not isinstance(paginator, SinglePagePaginator):
+                        # Parsed whole before the next page is requested: parsing never
+                        # runs while a prefetch is under way.
+                        records = iter(list(records))
+                    # A single page (nothing to fetch ahead) is parsed as its records are
+                    # taken, so a large answer's records are never all held at once.
+                    first = next(records, nothing)
+                    if first is nothing:
                         if paginator.continue_if_empty(response):
                             paginator.advance(response)
                             pending = start() if not paginator.finished else None
@@ -165,8 +173,10 @@ class PrefetchingRequests:
                                    "were found in the last response", pages)
                         break
                     paginator.advance(response)
+                    del response  # what the records still need, the parser holds
                     if not paginator.finished:
                         pending = start()
+                    yield first
                     yield from records
                     pages += 1
         finally:
