@@ -94,13 +94,12 @@ def rates_for(requests_per_minute: float) -> list[Rate]:
 
 
 class _Slot:
-    """One request's place in the budget: when it was sent, and when it ended."""
+    """One request's place in the budget while it is under way: when it was sent."""
 
-    __slots__ = ("ended", "sent")
+    __slots__ = ("sent",)
 
     def __init__(self, sent: float) -> None:
         self.sent = sent
-        self.ended: float | None = None
 
 
 def learning_enabled_by_default() -> bool:
@@ -196,7 +195,6 @@ class RateBudget:
         """``slot``'s request ended ``now``; called with the lock held."""
         if slot in self._in_flight:
             del self._in_flight[slot]
-            slot.ended = now
             self._ended.append(now)
             self._freed.notify_all()
 
