@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import bare_client
 import iqm_rate
 
 from emulators.iqm.testing import Client as IQMClient
@@ -361,6 +362,9 @@ def bench_latency(latency_ms: int, concurrency: int) -> None:
                 runs.append((sync, result, parts, answer, stats["max_requests_in_flight"]))
             sync, result, parts, answer, in_flight = sorted(runs, key=lambda r: r[0])[
                 len(runs) // 2]
+            bare = (sorted(bare_client.stats_days_seconds(emulator, parts, overlap)
+                           for _ in range(REPEATS))[REPEATS // 2]
+                    if vendor == "adnuntius" else None)
         turns = (result.requests - parts) + parts / overlap
         floor, served = turns * latency_ms / 1000, turns * answer
         print(f"  tap-{vendor:<12} {stream:<22} {result.records:>7} records "
@@ -369,6 +373,10 @@ def bench_latency(latency_ms: int, concurrency: int) -> None:
               f"(÷ {overlap})  sync/floor {sync / floor:5.2f}; at the emulator's "
               f"{answer * 1000:.1f} ms an answer {served:5.2f} s, sync/that "
               f"{sync / served:5.2f}  (at most {in_flight} in flight)")
+        if bare is not None:
+            print(f"  {'':<17}a bare http.client client, {overlap} threads, the same requests "
+                  f"and nothing else: {bare:.2f} s ({bare / floor:.2f} x the floor); "
+                  f"sync/that {sync / bare:.2f}")
 
 
 def print_results(results: list[Result]) -> None:
