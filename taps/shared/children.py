@@ -127,8 +127,9 @@ class ReadsContextsAhead:
             return
         # What is known of the server decides (the tap's earlier answers, else this
         # context's first): a fast server is read one context at a time.
-        decided = worth_reading_ahead(self) is not None
-        if worth_reading_ahead(self):
+        known = worth_reading_ahead(self)
+        decided = known is not None
+        if known:
             self._start_feeds(announced, feeds)
         for record in super().request_records(context):  # type: ignore[misc]
             if not decided:
