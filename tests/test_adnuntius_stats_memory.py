@@ -14,21 +14,15 @@ import json
 import re
 import tracemalloc
 import typing as t
-import weakref
 
 import msgspec
 import pytest
 import requests
 import requests_mock
-from singer_sdk import typing as th
-from singer_sdk.pagination import SinglePagePaginator
 
 from taps.adnuntius.tap import TapAdnuntius
-from taps.shared.auth import StaticBearerAuth
 from taps.shared.body import decode_list_lazily, decoded_body, decoded_item
-from taps.shared.paging import BodyCursorPaginator
-from taps.shared.stream import BadBodyError, ResilientStream
-from taps.shared.tap import ResilientTap, common_properties
+from taps.shared.stream import BadBodyError
 
 STATS = re.compile(r".*/api/v1/stats.*")
 LINE_ITEMS = 20_000
@@ -185,86 +179,3 @@ def test_decoded_items_keep_exact_decimals() -> None:
     items = [decoded_item(item) for item in decoded_body(response)["chunks"]]
     assert repr(items) == repr([{"a": decimal.Decimal("1.50"), "b": 2,
                                  "c": [decimal.Decimal("0.1e1")]}, "x", None])
-
-
-# request_records: a single page parsed lazily, a response let go once parsed ------------
-
-URL = "https://api.example.test/v1/things"
-
-
-class Things(ResilientStream):
-    name = "things"
-    path = "/things"
-    primary_keys = ("id",)
-    schema = th.PropertiesList(th.Property("id", th.IntegerType)).to_dict()
-    single_page = True
-    produced: t.ClassVar[list[int]] = []
-
-    def get_new_paginator(self) -> t.Any:
-        return SinglePagePaginator() if self.single_page else BodyCursorPaginator(("next",))
-
-    def get_url_params(self, context: t.Any, next_page_token: t.Any) -> dict:
-        return {"cursor": next_page_token} if next_page_token else {}
-
-    def parse_response(self, response: requests.Response) -> t.Iterator[dict]:
-        for record in super().parse_response(response):
-            Things.produced.append(record["id"])
-            yield record
-
-
-class ThingsTap(ResilientTap):
-    name = "tap-things"
-    config_jsonschema = th.PropertiesList(
-        th.Property("token", th.StringType, secret=True),
-        *common_properties(requests_per_minute=60_000, api_url="https://api.example.test/v1"),
-    ).to_dict()
-
-    def discover_streams(self) -> list:
-        return [Things(tap=self)]
-
-    def make_authenticator(self, runtime: t.Any) -> t.Any:
-        return StaticBearerAuth(self.config["token"])
-
-
-def things(*, single_page: bool) -> Things:
-    Things.produced.clear()
-    stream = t.cast("Things", ThingsTap(config={"token": "static-token-xyz"}).streams["things"])
-    stream.single_page = single_page
-    return stream
-
-
-def test_a_single_page_is_parsed_as_its_records_are_taken() -> None:
-    stream = things(single_page=True)
-    with requests_mock.Mocker() as mock:
-        mock.get(URL, json={"data": [{"id": i} for i in range(5)]})
-        records = iter(stream.get_records(None))
-        assert next(records) == {"id": 0}
-        assert Things.produced == [0]
-        assert [record["id"] for record in records] == [1, 2, 3, 4]
-
-
-@pytest.mark.parametrize("single_page", [True, False])
-def test_the_response_is_let_go_once_its_page_is_parsed(single_page: bool) -> None:
-    stream = things(single_page=single_page)
-    responses: list[weakref.ref] = []
-    original = stream.validate_response
-
-    def validate(response: requests.Response) -> None:
-        responses.append(weakref.ref(response))
-        original(response)
-
-    stream.validate_response = validate  # type: ignore[method-assign]
-    with requests_mock.Mocker() as mock:
-        mock.get(URL, [{"json": {"data": [{"id": 1}, {"id": 2}], "next": "p2"}},
-                       {"json": {"data": [{"id": 3}]}}])
-        records = iter(stream.get_records(None))
-        assert next(records) == {"id": 1}
-        if single_page:  # still parsing it: the parser has it
-            assert responses[0]() is not None
-        assert next(records) == {"id": 2}
-        gc.collect()
-        if not single_page:
-            assert responses[0]() is None, "page 1's response is held while it is written"
-        assert [record["id"] for record in records] == ([] if single_page else [3])
-    gc.collect()
-    assert responses[0]() is None

@@ -6,12 +6,14 @@ import gc
 import logging
 import threading
 import typing as t
+import weakref
 
 import pytest
 import requests
 import requests_mock
 from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.pagination import SinglePagePaginator
 
 from taps.shared.auth import RefreshingBearerAuth, StaticBearerAuth, TokenGrant
 from taps.shared.errors import ConfigurationError
@@ -289,3 +291,59 @@ def test_a_sync_settles_the_garbage_collector(capsys: pytest.CaptureFixture[str]
         gc.unfreeze()
         gc.set_threshold(*before)
     assert '"type":"RECORD"' in capsys.readouterr().out
+
+
+# request_records: a single page parsed as it is read, a response let go once parsed ------
+
+def _counting_stream(*, single_page: bool) -> tuple[Things, list[int]]:
+    """The demo stream, paging by cursor or reading one page, noting each record parsed."""
+    stream = _stream()
+    produced: list[int] = []
+    if single_page:
+        stream.get_new_paginator = SinglePagePaginator  # type: ignore[method-assign,assignment]
+    parse = stream.parse_response
+
+    def parse_counting(response: requests.Response) -> t.Iterator[dict]:
+        for record in parse(response):
+            produced.append(record["id"])
+            yield record
+
+    stream.parse_response = parse_counting  # type: ignore[method-assign]
+    return stream, produced
+
+
+def test_a_single_page_is_parsed_as_its_records_are_taken() -> None:
+    stream, produced = _counting_stream(single_page=True)
+    with requests_mock.Mocker() as mock:
+        mock.get(URL, json={"data": [{"id": i} for i in range(5)]})
+        records = iter(stream.get_records(None))
+        assert next(records) == {"id": 0}
+        assert produced == [0]
+        assert [record["id"] for record in records] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("single_page", [True, False])
+def test_the_response_is_let_go_once_its_page_is_parsed(single_page: bool) -> None:
+    stream, _ = _counting_stream(single_page=single_page)
+    responses: list[weakref.ref] = []
+    original = stream.validate_response
+
+    def validate(response: requests.Response) -> None:
+        responses.append(weakref.ref(response))
+        original(response)
+
+    stream.validate_response = validate  # type: ignore[method-assign]
+    with requests_mock.Mocker() as mock:
+        mock.get(URL, [{"json": {"data": [{"id": 1}, {"id": 2}], "next": "p2"}},
+                       {"json": {"data": [{"id": 3}]}}])
+        records = iter(stream.get_records(None))
+        assert next(records) == {"id": 1}
+        if single_page:  # still parsing it: the parser has it
+            assert responses[0]() is not None
+        assert next(records) == {"id": 2}
+        gc.collect()
+        if not single_page:
+            assert responses[0]() is None, "page 1's response is held while it is written"
+        assert [record["id"] for record in records] == ([] if single_page else [3])
+    gc.collect()
+    assert responses[0]() is None
