@@ -33,6 +33,8 @@ class _Base:
         self.threads: dict[int, str] = {}
         self.release = threading.Event()
         self.slow_day, self.failing_day = slow_day, failing_day
+        self.at_once = self.most_at_once = 0
+        self._counting = threading.Lock()
 
     def get_context_state(self, context: t.Any) -> dict:
         return self.state
@@ -45,11 +47,20 @@ class _Base:
         assert window is not None
         self.started.append(window.day.day)
         self.threads[window.day.day] = threading.current_thread().name
-        if window.day.day == self.slow_day:
-            assert self.release.wait(10)
-        if window.day.day == self.failing_day:
-            msg = f"day {window.day.day} failed"
-            raise RuntimeError(msg)
+        with self._counting:
+            self.at_once += 1
+            self.most_at_once = max(self.most_at_once, self.at_once)
+        try:
+            if window.day.day == self.slow_day:
+                assert self.release.wait(10)
+            else:
+                threading.Event().wait(0.01)  # a request's time: windows overlap
+            if window.day.day == self.failing_day:
+                msg = f"day {window.day.day} failed"
+                raise RuntimeError(msg)
+        finally:
+            with self._counting:
+                self.at_once -= 1
         yield from ({"date": window.day.isoformat(), "n": n} for n in range(3))
 
 
@@ -73,22 +84,46 @@ def test_records_and_bookmarks_come_out_in_window_order(workers: int) -> None:
     assert _sync(Days(workers)) == expected
 
 
-def test_later_windows_are_read_while_an_earlier_one_waits() -> None:
+def _started(stream: Days, count: int) -> list[int]:
+    """The days started, once ``count`` have (or after 5 s)."""
+    for _ in range(500):
+        if len(stream.started) >= count:
+            break
+        threading.Event().wait(0.01)
+    return sorted(stream.started)
+
+
+def test_a_late_window_holds_up_no_other() -> None:
     stream = Days(4, slow_day=2)
     records = stream.get_records(None)
     reader = threading.Thread(target=lambda: stream.events.extend(str(r) for r in records))
     reader.start()
-    # Day 1 is read in turn (and shows windows are small); day 2 is held back and days 3-5
-    # are fetched meanwhile (4 at once), day 6 not yet.
-    for _ in range(500):
-        if len(stream.started) == 5:
-            break
-        threading.Event().wait(0.01)
-    assert sorted(stream.started) == [1, 2, 3, 4, 5]
+    # Day 1 is read in turn (and shows windows are small); day 2 is held back, and the
+    # workers go on with days 3 to 6 meanwhile, never more than 4 days at once.
+    assert _started(stream, 6) == [1, 2, 3, 4, 5, 6]
+    assert stream.most_at_once <= 4
     assert not any("'date': '2026-11-02'" in event for event in stream.events)  # day 1 only
     stream.release.set()
     reader.join(10)
     assert "'date': '2026-11-02'" in stream.events[4]  # after day 1's records and bookmark
+    assert stream.events[-1] == "STATE 2026-11-07"
+
+
+def test_windows_held_ahead_stay_within_the_record_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(days, "MAX_RECORDS_AHEAD", 7)  # two windows of 3 records
+    stream = Days(4, slow_day=2)
+    records = stream.get_records(None)
+    reader = threading.Thread(target=lambda: stream.events.extend(str(r) for r in records))
+    reader.start()
+    # Day 2 is held back: days 2 and 3 are all that may be claimed ahead of it.
+    assert _started(stream, 3) == [1, 2, 3]
+    threading.Event().wait(0.2)
+    assert sorted(stream.started) == [1, 2, 3]
+    stream.release.set()
+    reader.join(10)
+    assert sorted(stream.started) == [1, 2, 3, 4, 5, 6]
+    assert [e for e in stream.events if e.startswith("STATE")][-1] == "STATE 2026-11-07"
 
 
 def test_a_failed_window_fails_after_the_windows_before_it() -> None:
@@ -138,7 +173,8 @@ def test_a_server_known_slow_gets_the_second_window_before_the_first_answers() -
         if 2 in stream.started:
             break
         threading.Event().wait(0.01)
-    assert sorted(stream.started) == [1, 2]
+    assert 2 in stream.started
+    assert not stream.events  # day 1 is still held back
     stream.release.set()
     reader.join(10)
     assert "'date': '2026-11-01'" in stream.events[0]

@@ -12,13 +12,12 @@ import contextvars
 import datetime as dt
 import functools
 import typing as t
-from collections import deque
 from dataclasses import dataclass
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from taps.shared.prefetch import (
-    Prefetcher,
+    InOrderReadAhead,
     max_concurrent_requests,
     without_prefetch,
     worth_reading_ahead,
@@ -189,10 +188,17 @@ class WindowBookmarks(abc.ABC):
         finally:
             self.current_window = None
 
-    def _fetched(self, window: DayWindow, context: Context | None) -> list[dict]:
-        """One window's records, read whole on a worker thread (no page prefetch there)."""
+    def _fetched(self, window: DayWindow, context: Context | None,
+                 largest: list[int]) -> list[dict]:
+        """One window's records, read whole on a worker thread (no page prefetch there).
+
+        ``largest[0]`` becomes the most records a window had, before the window is handed
+        over, so that the read-ahead's bound never lags behind a large window.
+        """
         with without_prefetch():
-            return list(self._streamed(window, context))
+            records = list(self._streamed(window, context))
+        largest[0] = max(largest[0], len(records))
+        return records
 
     def _windows_ahead(self, windows: list[DayWindow], context: Context | None,
                        workers: int) -> Iterator[tuple[DayWindow, Iterable[dict]]]:
@@ -203,70 +209,49 @@ class WindowBookmarks(abc.ABC):
         answered in less than ``prefetch.WORTH_READING_AHEAD_SECONDS`` (local or very fast,
         where the tap's own work is the bound and threads only add contention and memory)
         every window is read in turn. From a slower one the second window is fetched
-        meanwhile; once the first shows its size, at most ``MAX_RECORDS_AHEAD`` records
-        are held: the larger the windows, the fewer read ahead, and when one window alone
-        is that large the rest are read in turn.
+        meanwhile; once the first shows its size, each worker takes the next window as
+        soon as it is free (a late answer holds up no other), with at most
+        ``MAX_RECORDS_AHEAD`` records held: the larger the windows, the fewer read ahead,
+        and when one window alone is that large the rest are read in turn.
         """
-        name = self.name  # type: ignore[attr-defined]
-        ahead: deque[tuple[DayWindow, t.Any]] = deque()
-        pools: list[Prefetcher] = []  # started only for a server slow enough to need it
         known = worth_reading_ahead(self)
         if known is False:
             yield from self._windows_in_turn(windows, context)
             return
+        # The most records a window had (workers raise it); -1 until one is known.
+        largest = [-1]
+
+        def lookahead() -> int:
+            if largest[0] < 0:
+                return 1  # the second window only, until a window shows its size
+            return min(2 * workers, MAX_RECORDS_AHEAD // max(largest[0], 1))
+
+        pools: list[InOrderReadAhead] = []  # started only for a server slow enough
 
         def answered() -> None:
             if not pools and worth_reading_ahead(self) is not False:  # untimed: slow
-                pools.append(Prefetcher(f"{name}-windows",
-                                        threads=min(workers, len(windows) - 1)))
-                ahead.append((windows[1], pools[0].submit(
-                    functools.partial(self._fetched, windows[1], context))))
+                calls = [functools.partial(self._fetched, window, context, largest)
+                         for window in windows[1:]]
+                pools.append(InOrderReadAhead(f"{self.name}-windows", calls,  # type: ignore[attr-defined]
+                                              threads=min(workers, len(calls)),
+                                              lookahead=lookahead))
 
         first: list[int] = [0]
         if known:
             answered()  # a server known to be slow: the second window goes at once
         try:
             yield windows[0], _counted(self._streamed(windows[0], context), first, answered)
-            if not ahead or first[0] >= MAX_RECORDS_AHEAD:
-                rest = windows[1:]
-                if ahead:
-                    window, future = ahead.popleft()
-                    yield window, future.result()
-                    rest = windows[2:]
-                yield from self._windows_in_turn(rest, context)
+            if not pools:
+                yield from self._windows_in_turn(windows[1:], context)
                 return
-            yield from self._read_ahead(windows[2:], context, pools[0], ahead, first[0])
+            largest[0] = max(largest[0], first[0])
+            pools[0].more_room()
+            for window in windows[1:]:
+                fetched, records = pools[0].take()
+                yield window, (records if fetched else self._streamed(window, context))
         finally:
             for pool in pools:
                 pool.close()
-
-    def _read_ahead(self, windows: list[DayWindow], context: Context | None, pool: Prefetcher,
-                    ahead: deque[tuple[DayWindow, t.Any]],
-                    largest: int) -> Iterator[tuple[DayWindow, Iterable[dict]]]:
-        """``windows`` after those in ``ahead``, up to the pool's size in flight."""
-        size = pool.threads
-        limit = min(size, MAX_RECORDS_AHEAD // max(largest, 1))
-        index = 0
-
-        def fill() -> None:
-            nonlocal index
-            while index < len(windows) and len(ahead) < limit:
-                ahead.append((windows[index], pool.submit(
-                    functools.partial(self._fetched, windows[index], context))))
-                index += 1
-
-        fill()
-        while index < len(windows) or ahead:
-            if not ahead:  # windows too large to hold: the next one streams in turn
-                yield windows[index], self._streamed(windows[index], context)
-                index += 1
-                continue
-            window, future = ahead.popleft()
-            records = future.result()
-            largest = max(largest, len(records))
-            limit = min(size, MAX_RECORDS_AHEAD // max(largest, 1))
-            fill()  # the next windows are on their way while this one is written
-            yield window, records
 
     def _increment_stream_state(self, latest_record: dict, *,
                                 context: Context | None = None) -> None:

@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from singer_sdk.pagination import SinglePagePaginator
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     import requests
     from singer_sdk.helpers.types import Context
@@ -182,3 +182,80 @@ class PrefetchingRequests:
         finally:
             if prefetcher is not None:
                 prefetcher.close()
+
+
+class InOrderReadAhead:
+    """Calls run ahead on daemon workers, their results taken in order.
+
+    Each worker takes the next call as soon as it is free, instead of waiting for the taker
+    to reach the oldest result: a late answer holds back nothing but itself, and at most
+    ``threads`` calls run at once. At most ``lookahead()`` calls are claimed ahead of the
+    one being taken; when it is 0, the taker runs the next call itself, in turn (``take``
+    returns it unrun, for the caller to stream). Each call runs in a copy of the creator's
+    ``contextvars`` context. After a failure, no further call is started; the exception is
+    raised where its result would have been taken.
+    """
+
+    def __init__(self, name: str, calls: Sequence[Callable[[], t.Any]], *, threads: int,
+                 lookahead: Callable[[], int]) -> None:
+        """Start ``threads`` workers over ``calls`` (named after the stream)."""
+        self._calls = calls
+        self._lookahead = lookahead
+        self._context = contextvars.copy_context()
+        self._results: dict[int, tuple[bool, t.Any]] = {}
+        self._claimed = 0  # calls claimed so far, by a worker or by the taker
+        self._taken = 0  # results taken (the next one to take)
+        self._stopped = False
+        self._changed = threading.Condition()
+        for number in range(threads):
+            threading.Thread(target=self._work, name=f"ahead-{name}-{number}",
+                             daemon=True).start()
+
+    def _claim(self) -> int | None:
+        """The next call's index for a worker, once there is room; None when done."""
+        with self._changed:
+            while not self._stopped and self._claimed < len(self._calls):
+                if self._claimed - self._taken < self._lookahead():
+                    self._claimed += 1
+                    return self._claimed - 1
+                self._changed.wait()
+            return None
+
+    def _work(self) -> None:
+        while (index := self._claim()) is not None:
+            try:
+                result = (True, self._context.copy().run(self._calls[index]))
+            except BaseException as exc:  # raised on the taker's thread, in its turn
+                result = (False, exc)
+            with self._changed:
+                self._results[index] = result
+                self._stopped = self._stopped or not result[0]
+                self._changed.notify_all()
+
+    def more_room(self) -> None:
+        """``lookahead()`` may have grown: let waiting workers look again."""
+        with self._changed:
+            self._changed.notify_all()
+
+    def take(self) -> tuple[bool, t.Any]:
+        """The next result as (True, value); (False, call) when it is the taker's to run."""
+        with self._changed:
+            index = self._taken
+            if index >= self._claimed:  # no worker has it: the taker runs it in turn
+                self._claimed = self._taken = index + 1
+                self._changed.notify_all()
+                return False, self._calls[index]
+            while index not in self._results:
+                self._changed.wait()
+            done, value = self._results.pop(index)
+            self._taken = index + 1
+            self._changed.notify_all()
+        if not done:
+            raise value
+        return True, value
+
+    def close(self) -> None:
+        """Let the workers end once they are idle (results not taken are dropped)."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
