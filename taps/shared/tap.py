@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import abc
+import atexit
+import contextlib
 import gc
 import itertools
 import logging
+import os
 import sys
+import threading
 import typing as t
 from collections import deque
 from functools import cached_property
@@ -290,14 +294,44 @@ def check_input_files(argv: list[str]) -> None:
             raise ConfigurationError(msg)
 
 
-def run_cli(tap_class: type[Tap]) -> None:
+def exit_now(code: object) -> t.NoReturn:
+    """End the process as ``sys.exit(code)`` would, without tearing the interpreter down.
+
+    Freeing every module and object one by one takes about 10 ms after the last message
+    has gone out (mypy skips it the same way). What an exit must still do is done first:
+    other non-daemon threads are joined, atexit callbacks run (logging's flush and close
+    among them) and the standard streams are flushed. ``TAPS_FAST_EXIT=off`` exits the
+    usual way (for tools that need the interpreter's own teardown).
+    """
+    if os.environ.get("TAPS_FAST_EXIT", "").strip().lower() in {"off", "0", "false", "no"}:
+        sys.exit(code)
+    if code is None or isinstance(code, int):
+        status = code or 0
+    else:  # sys.exit("message") prints the message and exits 1
+        print(code, file=sys.stderr)
+        status = 1
+    current = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not current and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()  # what the interpreter would run at exit
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed pipe: nothing more can go out
+            stream.flush()
+    os._exit(status)
+
+
+def run_cli(tap_class: type[Tap]) -> t.NoReturn:
     """Console-script entry point: the SDK CLI, with failures reported as one clear line."""
     install_log_redaction()
     quiet_known_noise(tap_class.name)
     try:
         check_input_files(sys.argv[1:])
         tap_class.cli()
+    except SystemExit as exc:  # how the CLI ends, a signal's exit code included
+        exit_now(exc.code)
     except Exception as exc:
         report_fatal(tap_class.name, _one_line(exc), closed_output=isinstance(
             exc, OutputClosedError))
-        sys.exit(1)
+        exit_now(1)
+    exit_now(0)
