@@ -29,7 +29,10 @@ def test_fast_paths_agree_with_the_general_parser() -> None:
 
 
 @pytest.mark.parametrize("text", ["2026-02-30T00:00Z", "2026-01-01T25:00:00Z",
-                                  "2026-13-01T00:00:00.000Z", "2026-01-01T10:00.123Z"])
+                                  "2026-13-01T00:00:00.000Z", "2026-01-01T10:00.123Z",
+                                  "2026-02-30T00:00:00Z", "2026-02-29T00:00:00.000Z",
+                                  "2026-01-02T03:04:0\uff15Z", "2026-01-02T03:04:05.\uff11\uff12\uff13Z",
+                                  "2026-01-02T03:04:05.1a3Z", "2026-01-02T03:04:5.123Z"])
 def test_impossible_times_are_refused_on_every_path(text: str) -> None:
     with pytest.raises(ValueError, match=r"."):
         iso_utc(text)
