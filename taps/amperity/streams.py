@@ -231,8 +231,8 @@ class Profiles(ReadsContextsAhead, ProfileApiStream):
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
-        unknown = row.keys() - PROFILE_FIELDS
-        if unknown:
+        if not PROFILE_FIELDS.issuperset(row):
+            unknown = row.keys() - PROFILE_FIELDS
             if not self._warned_unknown:
                 self.logger.warning("Dropping fields not in the profiles schema: %s",
                                     sorted(unknown))

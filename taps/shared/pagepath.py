@@ -29,6 +29,8 @@ from functools import cached_property
 from singer_sdk.contrib.msgspec import encoder
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
+from singer_sdk.streams.core import Stream
 
 from taps.shared.typed import RecordType, conform_page, record_type
 
@@ -121,13 +123,17 @@ class PageRecordPath:
                 stream._write_starting_replication_value(current_context)
                 serial = self._page_serial
                 pending = self._pending = _Pending(current_context)
+                # A dry run's limit is set before the sync; without one there is nothing
+                # to check per record.
+                limited = stream.ABORT_AT_RECORD_COUNT is not None
                 try:
                     for raw in stream.get_records(current_context):
                         if self._page_serial != serial or (
                                 len(pending.records) >= MAX_PAGE_RECORDS):
                             serial = self._page_serial
                             yield from self._write_pending()
-                        stream._check_max_record_limit(current_record_index=taken)
+                        if limited:
+                            stream._check_max_record_limit(current_record_index=taken)
                         record = stream.post_process(raw, current_context)
                         if record is None:
                             continue
@@ -168,8 +174,7 @@ class PageRecordPath:
             room = frequency - self._written_in_sync % frequency
             end = start + room
             self._write_block(encodable[start:end])
-            for record in records[start:end]:
-                stream._increment_stream_state(record, context=pending.context)
+            self._move_bookmarks(records[start:end], pending.context)
             count = len(records[start:end])
             start = end
             self._written_in_sync += count
@@ -177,6 +182,27 @@ class PageRecordPath:
             if self._written_in_sync % frequency == 0:
                 self._write_state_message_now()
         yield from records
+
+    def _move_bookmarks(self, records: list[dict], context: Context | None) -> None:
+        """``_increment_stream_state`` for each record, as the SDK calls it per record.
+
+        The SDK's own (not overridden) moves nothing unless the stream is INCREMENTAL, and
+        then hands each record to the state manager: the same calls, with what does not
+        change within a page (the method, the key) looked up once.
+        """
+        stream: t.Any = self
+        if type(stream)._increment_stream_state is not Stream._increment_stream_state:
+            for record in records:
+                stream._increment_stream_state(record, context=context)
+            return
+        if stream.replication_method != REPLICATION_INCREMENTAL:
+            return
+        if not stream.replication_key:
+            stream._increment_stream_state(records[0], context=context)  # the SDK's error
+        increment, key = stream.state_manager.increment_state, stream.replication_key
+        for record in records:
+            if record:
+                increment(record, context=context, replication_key=key)
 
     def _write_block(self, records: list[t.Any]) -> None:
         stream: t.Any = self
