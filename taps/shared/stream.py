@@ -31,6 +31,7 @@ from taps.shared.pagepath import PageRecordPath
 from taps.shared.prefetch import PrefetchingRequests
 from taps.shared.redaction import redact
 from taps.shared.retry import ImmediateRetry, QuickRetry
+from taps.shared.transport import use_lean_transport
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable
@@ -91,6 +92,7 @@ class ResilientStream(PageRecordPath, PrefetchingRequests, RESTStream[t.Any]):
         session = super().requests_session
         if session.trust_env:
             settle_environment(session)
+            use_lean_transport(session)
         if self._note_answer not in session.hooks["response"]:
             session.hooks["response"].append(self._note_answer)
         return session
