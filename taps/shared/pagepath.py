@@ -191,14 +191,13 @@ class PageRecordPath:
         change within a page (the method, the key) looked up once.
         """
         stream: t.Any = self
-        if type(stream)._increment_stream_state is not Stream._increment_stream_state:
+        own = type(stream)._increment_stream_state is Stream._increment_stream_state
+        if own and stream.replication_method != REPLICATION_INCREMENTAL:
+            return
+        if not own or not stream.replication_key:  # an override, or the SDK's own error
             for record in records:
                 stream._increment_stream_state(record, context=context)
             return
-        if stream.replication_method != REPLICATION_INCREMENTAL:
-            return
-        if not stream.replication_key:
-            stream._increment_stream_state(records[0], context=context)  # the SDK's error
         increment, key = stream.state_manager.increment_state, stream.replication_key
         for record in records:
             if record:

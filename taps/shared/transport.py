@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import select
 import socket
 import ssl
 import threading
@@ -39,6 +38,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 from urllib3.exceptions import SSLError as Urllib3SSLError
+from urllib3.util.wait import wait_for_read
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -128,7 +128,8 @@ class LeanAdapter(HTTPAdapter):
         """
         connection = self._local.connections.get(key)
         last = self._local.answers.pop(key, None)
-        if connection is not None and (connection.sock is None or _dropped(connection.sock)
+        if connection is not None and (connection.sock is None
+                                       or wait_for_read(connection.sock, timeout=0)
                                        or (last is not None and not last.read_whole)):
             self._drop(key)
             connection = None
@@ -207,15 +208,6 @@ class _WholeBody(HTTPResponse):
         self.read_whole = True
         if data:
             yield data
-
-
-def _dropped(sock: socket.socket) -> bool:
-    """True when an idle keep-alive socket became readable: the server closed it."""
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(readable)
 
 
 def _timeouts(timeout: t.Any) -> tuple[float | None, float | None]:
