@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from taps.shared import days
+from taps.shared import days, prefetch
 from taps.shared.days import DayWindow, WindowBookmarks, day_windows
 
 ZONE = ZoneInfo("UTC")
@@ -23,7 +23,7 @@ class _Base:
     replication_key = "date"
 
     def __init__(self, workers: int, *, slow_day: int | None = None,
-                 failing_day: int | None = None) -> None:
+                 failing_day: int | None = None, answer_seconds: float | None = None) -> None:
         self.config = {"max_concurrent_requests": workers}
         self.state: dict[str, t.Any] = {}
         self.state_manager = self
@@ -35,6 +35,9 @@ class _Base:
         self.slow_day, self.failing_day = slow_day, failing_day
         self.at_once = self.most_at_once = 0
         self._counting = threading.Lock()
+        self.answer_seconds = answer_seconds
+        #: (day, records written by then) as each body is read
+        self.bodies: list[tuple[int, int]] = []
 
     def get_context_state(self, context: t.Any) -> dict:
         return self.state
@@ -58,6 +61,11 @@ class _Base:
             if window.day.day == self.failing_day:
                 msg = f"day {window.day.day} failed"
                 raise RuntimeError(msg)
+            if self.answer_seconds is not None:  # as the page path times each answer
+                self.__dict__.setdefault("response_seconds", []).append(self.answer_seconds)
+            prefetch.wait_for_body_room()  # as the response hook does: headers in
+            self.bodies.append((window.day.day, sum(" " in e and "STATE" not in e
+                                                    for e in self.events)))
         finally:
             with self._counting:
                 self.at_once -= 1
@@ -116,10 +124,12 @@ def test_windows_held_ahead_stay_within_the_record_bound(
     records = stream.get_records(None)
     reader = threading.Thread(target=lambda: stream.events.extend(str(r) for r in records))
     reader.start()
-    # Day 2 is held back: days 2 and 3 are all that may be claimed ahead of it.
-    assert _started(stream, 3) == [1, 2, 3]
+    # Day 2 is held back. Days 2 to 4 went out with day 1, and no more may: days 2 and 3
+    # are all that may be held ahead, so day 4's body waits unread.
+    assert _started(stream, 4) == [1, 2, 3, 4]
     threading.Event().wait(0.2)
-    assert sorted(stream.started) == [1, 2, 3]
+    assert sorted(stream.started) == [1, 2, 3, 4]
+    assert sorted(day for day, _ in stream.bodies) == [1, 3]
     stream.release.set()
     reader.join(10)
     assert sorted(stream.started) == [1, 2, 3, 4, 5, 6]
@@ -139,11 +149,15 @@ def test_windows_too_large_to_hold_are_read_in_turn(monkeypatch: pytest.MonkeyPa
     stream = Days(4)
     events = _sync(stream)
     assert events[-1] == "STATE 2026-11-07"
-    # Day 1, read in turn, shows that windows are too large to hold ahead: all in turn, but
-    # day 2, fetched while day 1 was read.
+    # Days 2 to 4 went out with day 1, which shows that windows are too large to hold
+    # ahead: day 2's body was read while day 1 was written, days 3 and 4 wait unread for
+    # their turn, days 5 and 6 are read in turn.
     main = threading.current_thread().name
     assert {day: name == main for day, name in stream.threads.items()} == {
-        1: True, 2: False, 3: True, 4: True, 5: True, 6: True}
+        1: True, 2: False, 3: False, 4: False, 5: True, 6: True}
+    written_before = dict(stream.bodies)
+    assert written_before[3] == 6  # days 1 and 2 written
+    assert written_before[4] == 9
 
 
 def test_a_fast_server_is_read_in_turn() -> None:
@@ -186,3 +200,37 @@ def test_a_server_known_fast_is_read_in_turn_from_the_first_window() -> None:
     _sync(stream)
     main = threading.current_thread().name
     assert set(stream.threads.values()) == {main}
+
+
+def test_the_first_windows_go_out_together_before_the_first_answers() -> None:
+    stream = Days(4, slow_day=1)  # a server not timed yet: no earlier answers
+    records = stream.get_records(None)
+    reader = threading.Thread(target=lambda: stream.events.extend(str(r) for r in records))
+    reader.start()
+    # Day 1 has not answered; days 2 to 4 are on their way beside it (4 in flight), day 5
+    # is not. Day 2's body was read first (the one window held ahead before any shows its
+    # size), then, as day 2 showed small windows, days 3 and 4.
+    assert _started(stream, 4) == [1, 2, 3, 4]
+    threading.Event().wait(0.2)
+    assert sorted(stream.started) == [1, 2, 3, 4]
+    assert stream.bodies[0][0] == 2
+    assert sorted(day for day, _ in stream.bodies) == [2, 3, 4]
+    assert not stream.events
+    stream.release.set()
+    reader.join(10)
+    assert "'date': '2026-11-01'" in stream.events[0]
+    assert stream.events[-1] == "STATE 2026-11-07"
+    assert stream.most_at_once <= 4
+
+
+def test_a_fast_first_answer_reads_the_rest_in_turn() -> None:
+    stream = Days(4, answer_seconds=0.001)  # untimed until day 1 answers, then fast
+    events = _sync(stream)
+    main = threading.current_thread().name
+    # Days 2 to 4 went out with day 1; once an answer showed a fast server, each of their
+    # bodies waited for its turn, and the rest were read in turn.
+    assert {day: name == main for day, name in stream.threads.items()} == {
+        1: True, 2: False, 3: False, 4: False, 5: True, 6: True}
+    assert dict(stream.bodies)[3] == 6
+    assert dict(stream.bodies)[4] == 9
+    assert events == _sync(Days(1))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import socket
 import threading
+import time
 import typing as t
 import weakref
 
@@ -15,6 +17,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import SinglePagePaginator
 
+from taps.shared import prefetch
 from taps.shared.auth import RefreshingBearerAuth, StaticBearerAuth, TokenGrant
 from taps.shared.errors import ConfigurationError
 from taps.shared.paging import BodyCursorPaginator
@@ -347,3 +350,53 @@ def test_the_response_is_let_go_once_its_page_is_parsed(single_page: bool) -> No
         assert [record["id"] for record in records] == ([] if single_page else [3])
     gc.collect()
     assert responses[0]() is None
+
+
+def _gated(stream: Things) -> tuple[list[dict], list[float]]:
+    """The stream's records, read with a body gate set (as on a read-ahead worker).
+
+    The gate notes when it was called, in seconds from the start.
+    """
+    calls: list[float] = []
+    started = time.monotonic()
+    token = prefetch._body_gate.set(lambda: calls.append(time.monotonic() - started))
+    try:
+        return list(stream.get_records(None)), calls
+    finally:
+        prefetch._body_gate.reset(token)
+
+
+def test_an_answer_read_ahead_waits_for_room_with_its_body_unread() -> None:
+    # The server sends the headers at once and the body 0.5 s later: the gate runs in
+    # between, so a body waiting for room stays in the socket, not in memory.
+    body = b'{"data": [{"id": 1}]}'
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: %d\r\n\r\n" % len(body))
+            time.sleep(0.5)
+            connection.sendall(body)
+
+    threading.Thread(target=serve, daemon=True).start()
+    stream = _stream(api_url=f"http://127.0.0.1:{listener.getsockname()[1]}/v1",
+                     max_concurrent_requests=1)
+    records, calls = _gated(stream)
+    listener.close()
+    assert records == [{"id": 1}]
+    assert len(calls) == 1
+    assert calls[0] < 0.4
+
+
+def test_only_a_successful_answer_waits_for_room() -> None:
+    stream = _stream(max_concurrent_requests=1)
+    with requests_mock.Mocker() as m:
+        m.get(URL, [{"status_code": 502, "text": "bad gateway"},
+                    {"status_code": 429, "text": "slow down", "headers": {"Retry-After": "0"}},
+                    _page([1])])
+        records, calls = _gated(stream)
+    assert records == [{"id": 1}]
+    assert len(calls) == 1  # the 502 and the 429 are retried at once, not held

@@ -24,7 +24,7 @@ from taps.shared.prefetch import (
 )
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Iterable, Iterator
 
     from singer_sdk.helpers.types import Context
 
@@ -71,16 +71,11 @@ def day_windows(first: dt.date, last: dt.date, zone: ZoneInfo) -> list[DayWindow
     return windows
 
 
-def _counted(records: Iterable[dict], count: list[int],
-             answered: Callable[[], None]) -> Iterator[dict]:
-    """``records``, counted into ``count[0]``; ``answered()`` once the first is in (or none)."""
+def _counted(records: Iterable[dict], count: list[int]) -> Iterator[dict]:
+    """``records``, counted into ``count[0]``."""
     for record in records:
-        if not count[0]:
-            answered()
         count[0] += 1
         yield record
-    if not count[0]:
-        answered()
 
 
 def check_half_hours(windows: Iterable[DayWindow], zone: ZoneInfo, *,
@@ -174,6 +169,7 @@ class WindowBookmarks(abc.ABC):
         for window, records in read:
             self.begin_window(window)
             yield from records
+            del records  # not held while the next window is awaited
             self.advance_bookmark(self.bookmark_after(window, dt.datetime.now(UTC)), context)
 
     def _windows_in_turn(self, windows: list[DayWindow],
@@ -204,15 +200,17 @@ class WindowBookmarks(abc.ABC):
                        workers: int) -> Iterator[tuple[DayWindow, Iterable[dict]]]:
         """Windows fetched ahead on ``workers`` threads, where that pays and memory allows.
 
-        The first window is read in turn, and the server's first answer decides (this
-        tap's earlier answers, when there were any, decide before it): from a server that
-        answered in less than ``prefetch.WORTH_READING_AHEAD_SECONDS`` (local or very fast,
-        where the tap's own work is the bound and threads only add contention and memory)
-        every window is read in turn. From a slower one the second window is fetched
-        meanwhile; once the first shows its size, each worker takes the next window as
-        soon as it is free (a late answer holds up no other), with at most
-        ``MAX_RECORDS_AHEAD`` records held: the larger the windows, the fewer read ahead,
-        and when one window alone is that large the rest are read in turn.
+        The first window is read in turn and, unless this tap's earlier answers showed a
+        fast server, the next ``workers - 1`` windows' requests go out with it; their
+        bodies wait unread (``prefetch.wait_for_body_room``) but the second's. The first
+        answer decides: from a server that answered in less than
+        ``prefetch.WORTH_READING_AHEAD_SECONDS`` (local or very fast, where the tap's own
+        work is the bound and threads only add contention and memory) the windows already
+        sent are read as their turn comes and the rest in turn. From a slower one, once
+        the first window shows its size, each worker takes the next window as soon as it is
+        free (a late answer holds up no other), with at most ``MAX_RECORDS_AHEAD`` records
+        held: the larger the windows, the fewer read ahead, and when one window alone is
+        that large the rest are read in turn.
         """
         known = worth_reading_ahead(self)
         if known is False:
@@ -220,38 +218,40 @@ class WindowBookmarks(abc.ABC):
             return
         # The most records a window had (workers raise it); -1 until one is known.
         largest = [-1]
+        fast, reading_first = [False], [True]
 
         def lookahead() -> int:
+            if fast[0] or worth_reading_ahead(self) is False:  # any answer timed so far
+                fast[0] = True
+                return 0
             if largest[0] < 0:
                 return 1  # the second window only, until a window shows its size
             return min(2 * workers, MAX_RECORDS_AHEAD // max(largest[0], 1))
 
-        pools: list[InOrderReadAhead] = []  # started only for a server slow enough
+        def send_ahead() -> int:
+            # Until a window shows its size, as many as may be in flight beside the first;
+            # while the first is read in turn, never more than that.
+            room = workers - 1 if largest[0] < 0 and not fast[0] else lookahead()
+            return min(room, workers - 1) if reading_first[0] else room
 
-        def answered() -> None:
-            if not pools and worth_reading_ahead(self) is not False:  # untimed: slow
-                calls = [functools.partial(self._fetched, window, context, largest)
-                         for window in windows[1:]]
-                pools.append(InOrderReadAhead(f"{self.name}-windows", calls,  # type: ignore[attr-defined]
-                                              threads=min(workers, len(calls)),
-                                              lookahead=lookahead))
+        calls = [functools.partial(self._fetched, window, context, largest)
+                 for window in windows[1:]]
+        pool = InOrderReadAhead(f"{self.name}-windows", calls,  # type: ignore[attr-defined]
+                                threads=min(workers, len(calls)), lookahead=lookahead,
+                                send_ahead=send_ahead)
 
-        first: list[int] = [0]
-        if known:
-            answered()  # a server known to be slow: the second window goes at once
         try:
-            yield windows[0], _counted(self._streamed(windows[0], context), first, answered)
-            if not pools:
-                yield from self._windows_in_turn(windows[1:], context)
-                return
+            first = [0]
+            yield windows[0], _counted(self._streamed(windows[0], context), first)
             largest[0] = max(largest[0], first[0])
-            pools[0].more_room()
+            reading_first[0] = False
+            pool.more_room()
             for window in windows[1:]:
-                fetched, records = pools[0].take()
+                fetched, records = pool.take()
                 yield window, (records if fetched else self._streamed(window, context))
+                del records  # not held while the next window is awaited
         finally:
-            for pool in pools:
-                pool.close()
+            pool.close()
 
     def _increment_stream_state(self, latest_record: dict, *,
                                 context: Context | None = None) -> None:

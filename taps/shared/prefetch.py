@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import queue
 import threading
 import typing as t
@@ -65,6 +66,24 @@ def without_prefetch() -> Iterator[None]:
         yield
     finally:
         _prefetch_off.reset(token)
+
+
+#: Set on a read-ahead worker (``InOrderReadAhead``): returns once its answer's body may be
+#: read. Its request went out early; until there is room, the body waits in the socket.
+_body_gate: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "body_gate", default=None)
+
+
+def wait_for_body_room() -> None:
+    """Return once this thread's answer body may be read: at once but on a read-ahead worker.
+
+    Called with an answer's headers in and its body unread (``ResilientStream``'s response
+    hook), so that requests sent ahead of their turn hold no more in memory than the
+    read-ahead's bound allows.
+    """
+    gate = _body_gate.get()
+    if gate is not None:
+        gate()
 
 
 class Prefetcher:
@@ -189,22 +208,27 @@ class InOrderReadAhead:
 
     Each worker takes the next call as soon as it is free, instead of waiting for the taker
     to reach the oldest result: a late answer holds back nothing but itself, and at most
-    ``threads`` calls run at once. At most ``lookahead()`` calls are claimed ahead of the
-    one being taken; when it is 0, the taker runs the next call itself, in turn (``take``
-    returns it unrun, for the caller to stream). Each call runs in a copy of the creator's
-    ``contextvars`` context. After a failure, no further call is started; the exception is
-    raised where its result would have been taken.
+    ``threads`` calls run at once. At most ``lookahead()`` calls past the results taken may
+    read their answers' bodies (``wait_for_body_room`` holds the others, and any call the
+    taker waits for goes on); ``send_ahead()`` (``lookahead()`` unless given) calls may be
+    claimed, their requests sent. When no worker has claimed the next call, the taker runs
+    it itself, in turn (``take`` returns it unrun, for the caller to stream). Each call
+    runs in a copy of the creator's ``contextvars`` context. After a failure, no further
+    call is started; the exception is raised where its result would have been taken.
     """
 
     def __init__(self, name: str, calls: Sequence[Callable[[], t.Any]], *, threads: int,
-                 lookahead: Callable[[], int]) -> None:
+                 lookahead: Callable[[], int],
+                 send_ahead: Callable[[], int] | None = None) -> None:
         """Start ``threads`` workers over ``calls`` (named after the stream)."""
         self._calls = calls
         self._lookahead = lookahead
+        self._send_ahead = send_ahead or lookahead
         self._context = contextvars.copy_context()
         self._results: dict[int, tuple[bool, t.Any]] = {}
         self._claimed = 0  # calls claimed so far, by a worker or by the taker
         self._taken = 0  # results taken (the next one to take)
+        self._awaited = -1  # the call whose result the taker waits for
         self._stopped = False
         self._changed = threading.Condition()
         for number in range(threads):
@@ -215,16 +239,25 @@ class InOrderReadAhead:
         """The next call's index for a worker, once there is room; None when done."""
         with self._changed:
             while not self._stopped and self._claimed < len(self._calls):
-                if self._claimed - self._taken < self._lookahead():
+                if self._claimed - self._taken < self._send_ahead():
                     self._claimed += 1
                     return self._claimed - 1
                 self._changed.wait()
             return None
 
+    def _wait_for_room(self, index: int) -> None:
+        """Return once call ``index`` may read its answer's body (or the read-ahead stopped)."""
+        with self._changed:
+            while (not self._stopped and index != self._awaited
+                   and index - self._taken >= self._lookahead()):
+                self._changed.wait()
+
     def _work(self) -> None:
         while (index := self._claim()) is not None:
+            context = self._context.copy()
+            context.run(_body_gate.set, functools.partial(self._wait_for_room, index))
             try:
-                result = (True, self._context.copy().run(self._calls[index]))
+                result = (True, context.run(self._calls[index]))
             except BaseException as exc:  # raised on the taker's thread, in its turn
                 result = (False, exc)
             with self._changed:
@@ -245,6 +278,8 @@ class InOrderReadAhead:
                 self._claimed = self._taken = index + 1
                 self._changed.notify_all()
                 return False, self._calls[index]
+            self._awaited = index
+            self._changed.notify_all()  # its worker may be waiting to read the body
             while index not in self._results:
                 self._changed.wait()
             done, value = self._results.pop(index)

@@ -28,7 +28,7 @@ from taps.shared.errors import (
 )
 from taps.shared.logs import quiet_known_noise
 from taps.shared.pagepath import PageRecordPath
-from taps.shared.prefetch import PrefetchingRequests
+from taps.shared.prefetch import PrefetchingRequests, wait_for_body_room
 from taps.shared.redaction import redact
 from taps.shared.retry import ImmediateRetry, QuickRetry
 from taps.shared.transport import use_lean_transport
@@ -98,8 +98,14 @@ class ResilientStream(PageRecordPath, PrefetchingRequests, RESTStream[t.Any]):
         return session
 
     def _note_answer(self, response: requests.Response, *args: t.Any, **kwargs: t.Any) -> None:
-        """Response hook: the answer's headers are in, errors included (body not yet read)."""
+        """Response hook: the answer's headers are in, errors included (body not yet read).
+
+        A successful answer to a request sent ahead of its turn waits here, its body unread,
+        until the read-ahead has room for it (``prefetch.wait_for_body_room``).
+        """
         self.runtime.answer_seconds.append(response.elapsed.total_seconds())
+        if 200 <= response.status_code < 300:
+            wait_for_body_room()
 
     @property
     @override
