@@ -23,7 +23,8 @@ class _Base:
     replication_key = "date"
 
     def __init__(self, workers: int, *, slow_day: int | None = None,
-                 failing_day: int | None = None, answer_seconds: float | None = None) -> None:
+                 failing_day: int | None = None,
+                 answer_seconds: float | dict[int, float] | None = None) -> None:
         self.config = {"max_concurrent_requests": workers}
         self.state: dict[str, t.Any] = {}
         self.state_manager = self
@@ -38,6 +39,13 @@ class _Base:
         self.answer_seconds = answer_seconds
         #: (day, records written by then) as each body is read
         self.bodies: list[tuple[int, int]] = []
+        #: the threads that produced each day's records, in order
+        self.producers: dict[int, list[str]] = {}
+
+    def _seconds(self, day: int) -> float:
+        if isinstance(self.answer_seconds, dict):
+            return self.answer_seconds.get(day, 0.001)
+        return self.answer_seconds or 0.0
 
     def get_context_state(self, context: t.Any) -> dict:
         return self.state
@@ -56,20 +64,24 @@ class _Base:
         try:
             if window.day.day == self.slow_day:
                 assert self.release.wait(10)
-            else:
-                threading.Event().wait(0.01)  # a request's time: windows overlap
+            else:  # a request's time: windows overlap
+                threading.Event().wait(self._seconds(window.day.day) or 0.01)
             if window.day.day == self.failing_day:
                 msg = f"day {window.day.day} failed"
                 raise RuntimeError(msg)
             if self.answer_seconds is not None:  # as the page path times each answer
-                self.__dict__.setdefault("response_seconds", []).append(self.answer_seconds)
+                self.__dict__.setdefault("response_seconds", []).append(
+                    self._seconds(window.day.day))
             prefetch.wait_for_body_room()  # as the response hook does: headers in
             self.bodies.append((window.day.day, sum(" " in e and "STATE" not in e
                                                     for e in self.events)))
         finally:
             with self._counting:
                 self.at_once -= 1
-        yield from ({"date": window.day.isoformat(), "n": n} for n in range(3))
+        for n in range(3):
+            self.producers.setdefault(window.day.day, []).append(
+                threading.current_thread().name)
+            yield {"date": window.day.isoformat(), "n": n}
 
 
 class Days(WindowBookmarks, _Base):
@@ -101,6 +113,12 @@ def _started(stream: Days, count: int) -> list[int]:
     return sorted(stream.started)
 
 
+def _settled(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    calls: list[bool] = []
+    monkeypatch.setattr(days, "settle_allocator", lambda: calls.append(True))
+    return calls
+
+
 def test_a_late_window_holds_up_no_other() -> None:
     stream = Days(4, slow_day=2)
     records = stream.get_records(None)
@@ -124,11 +142,11 @@ def test_windows_held_ahead_stay_within_the_record_bound(
     records = stream.get_records(None)
     reader = threading.Thread(target=lambda: stream.events.extend(str(r) for r in records))
     reader.start()
-    # Day 2 is held back. Days 2 to 4 went out with day 1, and no more may: days 2 and 3
-    # are all that may be held ahead, so day 4's body waits unread.
-    assert _started(stream, 4) == [1, 2, 3, 4]
+    # Day 2 is held back: days 2 and 3 are all that may be claimed ahead of it, and day 2's
+    # body is not read yet.
+    assert _started(stream, 3) == [1, 2, 3]
     threading.Event().wait(0.2)
-    assert sorted(stream.started) == [1, 2, 3, 4]
+    assert sorted(stream.started) == [1, 2, 3]
     assert sorted(day for day, _ in stream.bodies) == [1, 3]
     stream.release.set()
     reader.join(10)
@@ -146,18 +164,34 @@ def test_a_failed_window_fails_after_the_windows_before_it() -> None:
 
 def test_windows_too_large_to_hold_are_read_in_turn(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(days, "MAX_RECORDS_AHEAD", 2)  # each window has 3 records
-    stream = Days(4)
-    events = _sync(stream)
-    assert events[-1] == "STATE 2026-11-07"
-    # Days 2 to 4 went out with day 1, which shows that windows are too large to hold
-    # ahead: day 2's body was read while day 1 was written, days 3 and 4 wait unread for
-    # their turn, days 5 and 6 are read in turn.
+    stream = Days(4, slow_day=1)
     main = threading.current_thread().name
+    records = stream.get_records(None)
+    reader = threading.Thread(target=lambda: stream.events.extend(
+        f"{r['date']} {r['n']}" for r in records))
+    reader.start()
+    assert _started(stream, 4) == [1, 2, 3, 4]  # day 1 late: days 2 to 4 went out
+    for _ in range(500):  # until day 2 is read (whole: its size is not known yet)
+        if len(stream.producers.get(2, ())) == 3:
+            break
+        threading.Event().wait(0.01)
+    stream.release.set()
+    reader.join(10)
+    assert stream.events[-1] == "STATE 2026-11-07"
+    # Day 2 was read whole before any window showed its size. Day 1 (and day 2) showed
+    # that windows are too large to hold ahead: days 3 and 4 waited unread for their turn,
+    # days 5 and 6 were read in turn.
+    main = reader.name
     assert {day: name == main for day, name in stream.threads.items()} == {
         1: True, 2: False, 3: False, 4: False, 5: True, 6: True}
     written_before = dict(stream.bodies)
     assert written_before[3] == 6  # days 1 and 2 written
     assert written_before[4] == 9
+    # Too large to hold, days 3 and 4 were handed over after their first record and
+    # streamed by the sync's thread, as a day read in turn is.
+    assert stream.producers[2] == [stream.threads[2]] * 3
+    for day in (3, 4):
+        assert stream.producers[day] == [stream.threads[day], main, main]
 
 
 def test_a_fast_server_is_read_in_turn() -> None:
@@ -176,7 +210,9 @@ class _Runtime:
         self.answer_seconds = seconds
 
 
-def test_a_server_known_slow_gets_the_second_window_before_the_first_answers() -> None:
+def test_a_server_known_slow_gets_the_second_window_before_the_first_answers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    settled = _settled(monkeypatch)
     stream = Days(4, slow_day=1)
     stream.runtime = _Runtime([0.05, 0.06])  # the tap's earlier answers: a slow server
     records = stream.get_records(None)
@@ -189,6 +225,7 @@ def test_a_server_known_slow_gets_the_second_window_before_the_first_answers() -
         threading.Event().wait(0.01)
     assert 2 in stream.started
     assert not stream.events  # day 1 is still held back
+    assert settled == [True]
     stream.release.set()
     reader.join(10)
     assert "'date': '2026-11-01'" in stream.events[0]
@@ -202,14 +239,15 @@ def test_a_server_known_fast_is_read_in_turn_from_the_first_window() -> None:
     assert set(stream.threads.values()) == {main}
 
 
-def test_the_first_windows_go_out_together_before_the_first_answers() -> None:
+def test_a_first_answer_late_sends_the_next_windows_before_it_comes() -> None:
     stream = Days(4, slow_day=1)  # a server not timed yet: no earlier answers
     records = stream.get_records(None)
     reader = threading.Thread(target=lambda: stream.events.extend(str(r) for r in records))
     reader.start()
-    # Day 1 has not answered; days 2 to 4 are on their way beside it (4 in flight), day 5
-    # is not. Day 2's body was read first (the one window held ahead before any shows its
-    # size), then, as day 2 showed small windows, days 3 and 4.
+    # Day 1 has not answered within WORTH_READING_AHEAD_SECONDS: days 2 to 4 are on their
+    # way beside it (4 in flight), day 5 is not. Day 2's body was read first (the one window
+    # held ahead before any shows its size), then, as day 2 showed small windows, days 3
+    # and 4.
     assert _started(stream, 4) == [1, 2, 3, 4]
     threading.Event().wait(0.2)
     assert sorted(stream.started) == [1, 2, 3, 4]
@@ -223,14 +261,24 @@ def test_the_first_windows_go_out_together_before_the_first_answers() -> None:
     assert stream.most_at_once <= 4
 
 
-def test_a_fast_first_answer_reads_the_rest_in_turn() -> None:
+def test_a_fast_first_answer_reads_every_window_in_turn(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    settled = _settled(monkeypatch)
     stream = Days(4, answer_seconds=0.001)  # untimed until day 1 answers, then fast
     events = _sync(stream)
+    assert not settled  # no worker reads: the allocator keeps its speed
     main = threading.current_thread().name
-    # Days 2 to 4 went out with day 1; once an answer showed a fast server, each of their
-    # bodies waited for its turn, and the rest were read in turn.
-    assert {day: name == main for day, name in stream.threads.items()} == {
-        1: True, 2: False, 3: False, 4: False, 5: True, 6: True}
-    assert dict(stream.bodies)[3] == 6
-    assert dict(stream.bodies)[4] == 9
+    # Nothing went out before day 1 answered (within 20 ms), and its answer said: in turn.
+    assert set(stream.threads.values()) == {main}
+    assert events == _sync(Days(1))
+
+
+def test_a_slow_first_answer_reads_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    settled = _settled(monkeypatch)
+    stream = Days(4, answer_seconds=0.05)  # each answer says 50 ms
+    events = _sync(stream)
+    assert settled == [True]  # workers read answers: their large blocks are given back
+    main = threading.current_thread().name
+    assert stream.threads[1] == main
+    assert {stream.threads[day] == main for day in range(2, 7)} == {False}
     assert events == _sync(Days(1))

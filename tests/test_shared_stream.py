@@ -359,11 +359,16 @@ def _gated(stream: Things) -> tuple[list[dict], list[float]]:
     """
     calls: list[float] = []
     started = time.monotonic()
-    token = prefetch._body_gate.set(lambda: calls.append(time.monotonic() - started))
+
+    class Pool:
+        def wait_for_room(self, index: int) -> None:
+            calls.append(time.monotonic() - started)
+
+    token = prefetch._slot.set(prefetch._Slot(t.cast("t.Any", Pool()), 0))
     try:
         return list(stream.get_records(None)), calls
     finally:
-        prefetch._body_gate.reset(token)
+        prefetch._slot.reset(token)
 
 
 def test_an_answer_read_ahead_waits_for_room_with_its_body_unread() -> None:

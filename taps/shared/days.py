@@ -11,20 +11,25 @@ import abc
 import contextvars
 import datetime as dt
 import functools
+import threading
 import typing as t
 from dataclasses import dataclass
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from taps.shared.prefetch import (
+    WORTH_READING_AHEAD_SECONDS,
     InOrderReadAhead,
+    hand_over,
     max_concurrent_requests,
+    room_to_hold,
+    settle_allocator,
     without_prefetch,
     worth_reading_ahead,
 )
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from singer_sdk.helpers.types import Context
 
@@ -71,11 +76,16 @@ def day_windows(first: dt.date, last: dt.date, zone: ZoneInfo) -> list[DayWindow
     return windows
 
 
-def _counted(records: Iterable[dict], count: list[int]) -> Iterator[dict]:
-    """``records``, counted into ``count[0]``."""
+def _counted(records: Iterable[dict], count: list[int],
+             answered: Callable[[], None]) -> Iterator[dict]:
+    """``records``, counted into ``count[0]``; ``answered()`` once the first is in (or none)."""
     for record in records:
+        if not count[0]:
+            answered()
         count[0] += 1
         yield record
+    if not count[0]:
+        answered()
 
 
 def check_half_hours(windows: Iterable[DayWindow], zone: ZoneInfo, *,
@@ -185,53 +195,78 @@ class WindowBookmarks(abc.ABC):
             self.current_window = None
 
     def _fetched(self, window: DayWindow, context: Context | None,
-                 largest: list[int]) -> list[dict]:
-        """One window's records, read whole on a worker thread (no page prefetch there).
+                 largest: list[int]) -> Iterable[dict]:
+        """One window's records, read on a worker thread (no page prefetch there).
 
-        ``largest[0]`` becomes the most records a window had, before the window is handed
-        over, so that the read-ahead's bound never lags behind a large window.
+        Read whole where the read-ahead has room for them; where the window went on only
+        because its turn came, its records are handed over to be streamed by the taker
+        (``prefetch.hand_over``), as a window read in turn would be. ``largest[0]`` becomes
+        the most records a window had, before the window is handed over, so that the
+        read-ahead's bound never lags behind a large window.
         """
         with without_prefetch():
-            records = list(self._streamed(window, context))
-        largest[0] = max(largest[0], len(records))
-        return records
+            records = self._streamed(window, context)
+            first = next(records, None)  # the request is answered, its body read
+            if first is None:
+                return []
+            if not room_to_hold():
+                return hand_over(first, records)
+            whole = [first, *records]
+        largest[0] = max(largest[0], len(whole))
+        return whole
 
     def _windows_ahead(self, windows: list[DayWindow], context: Context | None,
                        workers: int) -> Iterator[tuple[DayWindow, Iterable[dict]]]:
         """Windows fetched ahead on ``workers`` threads, where that pays and memory allows.
 
-        The first window is read in turn and, unless this tap's earlier answers showed a
-        fast server, the next ``workers - 1`` windows' requests go out with it; their
-        bodies wait unread (``prefetch.wait_for_body_room``) but the second's. The first
-        answer decides: from a server that answered in less than
-        ``prefetch.WORTH_READING_AHEAD_SECONDS`` (local or very fast, where the tap's own
-        work is the bound and threads only add contention and memory) the windows already
-        sent are read as their turn comes and the rest in turn. From a slower one, once
-        the first window shows its size, each worker takes the next window as soon as it is
-        free (a late answer holds up no other), with at most ``MAX_RECORDS_AHEAD`` records
-        held: the larger the windows, the fewer read ahead, and when one window alone is
-        that large the rest are read in turn.
+        The first window is read in turn, and the first answer decides (this tap's earlier
+        answers, when there were any, decide before it): from a server that answers in
+        less than ``prefetch.WORTH_READING_AHEAD_SECONDS`` (local or very fast, where the
+        tap's own work is the bound and threads only add contention and memory) every
+        window is read in turn. From a slower one, or once that long has passed without an
+        answer, the next ``workers - 1`` windows' requests go out, their bodies left unread
+        in the socket (``prefetch.wait_for_body_room``) until there is room: the second
+        window's at once, the others' once a window has shown its size. Then each worker
+        takes the next window as soon as it is free (a late answer holds up no other), with
+        at most ``MAX_RECORDS_AHEAD`` records held: the larger the windows, the fewer read
+        ahead, and when one window alone is that large the windows already sent are
+        streamed in their turn (``prefetch.hand_over``) and the rest are read in turn.
         """
         known = worth_reading_ahead(self)
         if known is False:
             yield from self._windows_in_turn(windows, context)
             return
+        # Whether the server is slow enough to read ahead: None until an answer decides.
+        slow: list[bool | None] = [known]
+        if known:
+            settle_allocator()  # workers are about to read answers
         # The most records a window had (workers raise it); -1 until one is known.
         largest = [-1]
-        fast, reading_first = [False], [True]
+        reading_first = [True]
+
+        deciding = threading.Lock()
+
+        def decide(answered: bool) -> None:
+            with deciding:  # once, by the first answer or the timer, whichever comes first
+                if slow[0] is None:
+                    slow[0] = not answered or worth_reading_ahead(self) is not False
+                    if slow[0]:
+                        settle_allocator()  # workers are about to read answers
+            pool.more_room()
 
         def lookahead() -> int:
-            if fast[0] or worth_reading_ahead(self) is False:  # any answer timed so far
-                fast[0] = True
+            if not slow[0]:
                 return 0
             if largest[0] < 0:
                 return 1  # the second window only, until a window shows its size
             return min(2 * workers, MAX_RECORDS_AHEAD // max(largest[0], 1))
 
         def send_ahead() -> int:
-            # Until a window shows its size, as many as may be in flight beside the first;
-            # while the first is read in turn, never more than that.
-            room = workers - 1 if largest[0] < 0 and not fast[0] else lookahead()
+            if not slow[0]:
+                return 0
+            # Until a window shows its size, as many as may be in flight beside the first
+            # window; while it is read in turn, never more than that.
+            room = workers - 1 if largest[0] < 0 else lookahead()
             return min(room, workers - 1) if reading_first[0] else room
 
         calls = [functools.partial(self._fetched, window, context, largest)
@@ -239,10 +274,15 @@ class WindowBookmarks(abc.ABC):
         pool = InOrderReadAhead(f"{self.name}-windows", calls,  # type: ignore[attr-defined]
                                 threads=min(workers, len(calls)), lookahead=lookahead,
                                 send_ahead=send_ahead)
-
+        # No answer within that time: the server is slow.
+        timer = threading.Timer(WORTH_READING_AHEAD_SECONDS, decide, (False,))
+        timer.daemon = True
+        if slow[0] is None:
+            timer.start()
         try:
             first = [0]
-            yield windows[0], _counted(self._streamed(windows[0], context), first)
+            yield windows[0], _counted(self._streamed(windows[0], context), first,
+                                          functools.partial(decide, True))
             largest[0] = max(largest[0], first[0])
             reading_first[0] = False
             pool.more_room()
@@ -251,6 +291,7 @@ class WindowBookmarks(abc.ABC):
                 yield window, (records if fetched else self._streamed(window, context))
                 del records  # not held while the next window is awaited
         finally:
+            timer.cancel()
             pool.close()
 
     def _increment_stream_state(self, latest_record: dict, *,
