@@ -142,11 +142,11 @@ def test_windows_held_ahead_stay_within_the_record_bound(
     records = stream.get_records(None)
     reader = threading.Thread(target=lambda: stream.events.extend(str(r) for r in records))
     reader.start()
-    # Day 2 is held back: days 2 and 3 are all that may be claimed ahead of it, and day 2's
-    # body is not read yet.
-    assert _started(stream, 3) == [1, 2, 3]
+    # Day 2 is held back. Days 2 to 5 are on their way (one per worker), but of those only
+    # day 3 may be held ahead of it: days 4 and 5 wait with their bodies unread.
+    assert _started(stream, 5) == [1, 2, 3, 4, 5]
     threading.Event().wait(0.2)
-    assert sorted(stream.started) == [1, 2, 3]
+    assert sorted(stream.started) == [1, 2, 3, 4, 5]
     assert sorted(day for day, _ in stream.bodies) == [1, 3]
     stream.release.set()
     reader.join(10)
@@ -162,36 +162,28 @@ def test_a_failed_window_fails_after_the_windows_before_it() -> None:
     assert not any(e.startswith("2026-11-03") for e in stream.events)
 
 
-def test_windows_too_large_to_hold_are_read_in_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_windows_too_large_to_hold_are_streamed_in_turn_one_sent_ahead(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(days, "MAX_RECORDS_AHEAD", 2)  # each window has 3 records
     stream = Days(4, slow_day=1)
-    main = threading.current_thread().name
     records = stream.get_records(None)
     reader = threading.Thread(target=lambda: stream.events.extend(
         f"{r['date']} {r['n']}" for r in records))
     reader.start()
     assert _started(stream, 4) == [1, 2, 3, 4]  # day 1 late: days 2 to 4 went out
-    for _ in range(500):  # until day 2 is read (whole: its size is not known yet)
-        if len(stream.producers.get(2, ())) == 3:
-            break
-        threading.Event().wait(0.01)
     stream.release.set()
     reader.join(10)
     assert stream.events[-1] == "STATE 2026-11-07"
-    # Day 2 was read whole before any window showed its size. Day 1 (and day 2) showed
-    # that windows are too large to hold ahead: days 3 and 4 waited unread for their turn,
-    # days 5 and 6 were read in turn.
     main = reader.name
-    assert {day: name == main for day, name in stream.threads.items()} == {
-        1: True, 2: False, 3: False, 4: False, 5: True, 6: True}
-    written_before = dict(stream.bodies)
-    assert written_before[3] == 6  # days 1 and 2 written
-    assert written_before[4] == 9
-    # Too large to hold, days 3 and 4 were handed over after their first record and
-    # streamed by the sync's thread, as a day read in turn is.
-    assert stream.producers[2] == [stream.threads[2]] * 3
-    for day in (3, 4):
+    # No day is held whole before one shows its size, and day 1 showed that days are too
+    # large to hold ahead: the next day's body was read while a day was written, never
+    # more, and each day's records but the first were made by the sync's thread in its
+    # turn (handed over), as in turn.
+    for day in range(2, 7):
+        assert stream.threads[day] != main
         assert stream.producers[day] == [stream.threads[day], main, main]
+        assert dict(stream.bodies)[day] >= (day - 2) * 3  # day - 2 written by then
+    assert stream.most_at_once <= 4
 
 
 def test_a_fast_server_is_read_in_turn() -> None:
@@ -245,17 +237,19 @@ def test_a_first_answer_late_sends_the_next_windows_before_it_comes() -> None:
     reader = threading.Thread(target=lambda: stream.events.extend(str(r) for r in records))
     reader.start()
     # Day 1 has not answered within WORTH_READING_AHEAD_SECONDS: days 2 to 4 are on their
-    # way beside it (4 in flight), day 5 is not. Day 2's body was read first (the one window
-    # held ahead before any shows its size), then, as day 2 showed small windows, days 3
-    # and 4.
+    # way beside it (4 in flight), day 5 is not. Until a day shows its size, one body may
+    # wait ahead, undecoded but for its first record: day 2's.
     assert _started(stream, 4) == [1, 2, 3, 4]
     threading.Event().wait(0.2)
     assert sorted(stream.started) == [1, 2, 3, 4]
-    assert stream.bodies[0][0] == 2
-    assert sorted(day for day, _ in stream.bodies) == [2, 3, 4]
+    assert [day for day, _ in stream.bodies] == [2]
+    assert len(stream.producers[2]) == 1
     assert not stream.events
     stream.release.set()
     reader.join(10)
+    main = reader.name
+    assert stream.producers[2] == [stream.threads[2], main, main]  # handed over
+    assert stream.producers[5] == [stream.threads[5]] * 3  # small days: held whole
     assert "'date': '2026-11-01'" in stream.events[0]
     assert stream.events[-1] == "STATE 2026-11-07"
     assert stream.most_at_once <= 4

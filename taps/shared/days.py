@@ -34,8 +34,10 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 UTC = dt.timezone.utc
-#: Records of windows read ahead that may wait in memory at once.
-MAX_RECORDS_AHEAD = 10_000
+#: Records of windows read ahead that may wait in memory at once, decoded. A day of
+#: Adnuntius stats takes about 11 KB a record so (4,290 records: 48 MB); beyond this, a
+#: window read ahead waits as its undecoded body (a fifth of that) for its turn.
+MAX_RECORDS_AHEAD = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,13 +226,14 @@ class WindowBookmarks(abc.ABC):
         less than ``prefetch.WORTH_READING_AHEAD_SECONDS`` (local or very fast, where the
         tap's own work is the bound and threads only add contention and memory) every
         window is read in turn. From a slower one, or once that long has passed without an
-        answer, the next ``workers - 1`` windows' requests go out, their bodies left unread
-        in the socket (``prefetch.wait_for_body_room``) until there is room: the second
-        window's at once, the others' once a window has shown its size. Then each worker
-        takes the next window as soon as it is free (a late answer holds up no other), with
-        at most ``MAX_RECORDS_AHEAD`` records held: the larger the windows, the fewer read
-        ahead, and when one window alone is that large the windows already sent are
-        streamed in their turn (``prefetch.hand_over``) and the rest are read in turn.
+        answer, the next ``workers - 1`` windows' requests go out, and from then on each
+        worker takes the next window as soon as it is free (a late answer holds up no
+        other). What is held in memory is bounded apart: once a window has shown its size,
+        windows are held whole, their records decoded, up to ``MAX_RECORDS_AHEAD`` records;
+        beyond that (and before any size is known) only the next window's body is read
+        ahead and its records are decoded in its turn, by the sync's thread
+        (``prefetch.hand_over``); the other answers wait in their sockets, bodies unread
+        (``prefetch.wait_for_body_room``).
         """
         known = worth_reading_ahead(self)
         if known is False:
@@ -255,25 +258,28 @@ class WindowBookmarks(abc.ABC):
             pool.more_room()
 
         def lookahead() -> int:
-            if not slow[0]:
-                return 0
-            if largest[0] < 0:
-                return 1  # the second window only, until a window shows its size
+            if not slow[0] or largest[0] < 0:
+                return 0  # none held whole until a window shows its size
             return min(2 * workers, MAX_RECORDS_AHEAD // max(largest[0], 1))
 
         def send_ahead() -> int:
             if not slow[0]:
                 return 0
-            # Until a window shows its size, as many as may be in flight beside the first
-            # window; while it is read in turn, never more than that.
-            room = workers - 1 if largest[0] < 0 else lookahead()
-            return min(room, workers - 1) if reading_first[0] else room
+            # As many as may be in flight beside the first window while it is read in
+            # turn; then as many as there are workers (or windows that may be held). Where
+            # there is no room to hold a window, its body waits in the socket for its turn.
+            return workers - 1 if reading_first[0] else max(lookahead(), workers)
 
         calls = [functools.partial(self._fetched, window, context, largest)
                  for window in windows[1:]]
+        def bodies_ahead() -> int:
+            # The next window's body may wait in memory undecoded, even with no room to
+            # hold its records: it is handed over, its records decoded in its turn.
+            return max(lookahead(), 1) if slow[0] else 0
+
         pool = InOrderReadAhead(f"{self.name}-windows", calls,  # type: ignore[attr-defined]
                                 threads=min(workers, len(calls)), lookahead=lookahead,
-                                send_ahead=send_ahead)
+                                send_ahead=send_ahead, bodies_ahead=bodies_ahead)
         # No answer within that time: the server is slow.
         timer = threading.Timer(WORTH_READING_AHEAD_SECONDS, decide, (False,))
         timer.daemon = True

@@ -254,9 +254,10 @@ class InOrderReadAhead:
     Each worker takes the next call as soon as it is free, instead of waiting for the taker
     to reach the oldest result: a late answer holds back nothing but itself, and at most
     ``threads`` calls run at once. At most ``lookahead()`` calls past the results taken may
-    read their answers' bodies (``wait_for_body_room`` holds the others, and any call the
-    taker waits for goes on); ``send_ahead()`` (``lookahead()`` unless given) calls may be
-    claimed, their requests sent. When no worker has claimed the next call and none may,
+    hold their whole results (``room_to_hold``), ``bodies_ahead()`` may read their answers'
+    bodies (``wait_for_body_room`` holds the others, and any call the taker waits for goes
+    on) and ``send_ahead()`` may be claimed, their requests sent (both ``lookahead()``
+    unless given). When no worker has claimed the next call and none may,
     the taker runs it itself, in turn (``take`` returns it unrun, for the caller to
     stream); when one may, the taker waits for it, so that never more than ``threads``
     calls run at once. Each call runs in a copy of the creator's ``contextvars`` context.
@@ -265,12 +266,13 @@ class InOrderReadAhead:
     """
 
     def __init__(self, name: str, calls: Sequence[Callable[[], t.Any]], *, threads: int,
-                 lookahead: Callable[[], int],
-                 send_ahead: Callable[[], int] | None = None) -> None:
+                 lookahead: Callable[[], int], send_ahead: Callable[[], int] | None = None,
+                 bodies_ahead: Callable[[], int] | None = None) -> None:
         """Start ``threads`` workers over ``calls`` (named after the stream)."""
         self._calls = calls
         self._lookahead = lookahead
         self._send_ahead = send_ahead or lookahead
+        self._bodies_ahead = bodies_ahead or lookahead
         self._context = contextvars.copy_context()
         self._results: dict[int, tuple[bool, t.Any]] = {}
         self._claimed = 0  # calls claimed so far, by a worker or by the taker
@@ -296,7 +298,7 @@ class InOrderReadAhead:
         """Return once call ``index`` may read its answer's body (or the read-ahead stopped)."""
         with self._changed:
             while (not self._stopped and index != self._awaited
-                   and index - self._taken >= self._lookahead()):
+                   and index - self._taken >= self._bodies_ahead()):
                 self._changed.wait()
 
     def has_room(self, index: int) -> bool:
