@@ -24,7 +24,8 @@ class _Base:
 
     def __init__(self, workers: int, *, slow_day: int | None = None,
                  failing_day: int | None = None,
-                 answer_seconds: float | dict[int, float] | None = None) -> None:
+                 answer_seconds: float | dict[int, float] | None = None,
+                 body_seconds: float = 0.0) -> None:
         self.config = {"max_concurrent_requests": workers}
         self.state: dict[str, t.Any] = {}
         self.state_manager = self
@@ -37,6 +38,7 @@ class _Base:
         self.at_once = self.most_at_once = 0
         self._counting = threading.Lock()
         self.answer_seconds = answer_seconds
+        self.body_seconds = body_seconds  # reading a body after its headers
         #: (day, records written by then) as each body is read
         self.bodies: list[tuple[int, int]] = []
         #: the threads that produced each day's records, in order
@@ -73,6 +75,7 @@ class _Base:
                 self.__dict__.setdefault("response_seconds", []).append(
                     self._seconds(window.day.day))
             prefetch.wait_for_body_room()  # as the response hook does: headers in
+            threading.Event().wait(self.body_seconds)
             self.bodies.append((window.day.day, sum(" " in e and "STATE" not in e
                                                     for e in self.events)))
         finally:
@@ -265,6 +268,14 @@ def test_a_fast_first_answer_reads_every_window_in_turn(
     # Nothing went out before day 1 answered (within 20 ms), and its answer said: in turn.
     assert set(stream.threads.values()) == {main}
     assert events == _sync(Days(1))
+
+
+def test_a_fast_answer_with_a_long_body_reads_every_window_in_turn() -> None:
+    # Day 1's headers come at once, its body takes 0.1 s (12 MB from a local server): the
+    # answer's speed decides when the timer fires, not the time its first record took.
+    stream = Days(4, answer_seconds=0.001, body_seconds=0.1)
+    _sync(stream)
+    assert set(stream.threads.values()) == {threading.current_thread().name}
 
 
 def test_a_slow_first_answer_reads_ahead(monkeypatch: pytest.MonkeyPatch) -> None:

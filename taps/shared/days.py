@@ -249,10 +249,10 @@ class WindowBookmarks(abc.ABC):
 
         deciding = threading.Lock()
 
-        def decide(answered: bool) -> None:
-            with deciding:  # once, by the first answer or the timer, whichever comes first
-                if slow[0] is None:
-                    slow[0] = not answered or worth_reading_ahead(self) is not False
+        def decide() -> None:
+            with deciding:  # once, by the first record or the timer, whichever comes first
+                if slow[0] is None:  # no answer's headers yet, or a slow one: slow
+                    slow[0] = worth_reading_ahead(self) is not False
                     if slow[0]:
                         settle_allocator()  # workers are about to read answers
             pool.more_room()
@@ -280,15 +280,14 @@ class WindowBookmarks(abc.ABC):
         pool = InOrderReadAhead(f"{self.name}-windows", calls,  # type: ignore[attr-defined]
                                 threads=min(workers, len(calls)), lookahead=lookahead,
                                 send_ahead=send_ahead, bodies_ahead=bodies_ahead)
-        # No answer within that time: the server is slow.
-        timer = threading.Timer(WORTH_READING_AHEAD_SECONDS, decide, (False,))
+        # Then the first answer's headers decide, or their absence: a slow server.
+        timer = threading.Timer(WORTH_READING_AHEAD_SECONDS, decide)
         timer.daemon = True
         if slow[0] is None:
             timer.start()
         try:
             first = [0]
-            yield windows[0], _counted(self._streamed(windows[0], context), first,
-                                          functools.partial(decide, True))
+            yield windows[0], _counted(self._streamed(windows[0], context), first, decide)
             largest[0] = max(largest[0], first[0])
             reading_first[0] = False
             pool.more_room()
