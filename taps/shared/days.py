@@ -203,8 +203,8 @@ class WindowBookmarks(abc.ABC):
         Read whole where the read-ahead has room for them; where the window went on only
         because its turn came, its records are handed over to be streamed by the taker
         (``prefetch.hand_over``), as a window read in turn would be. ``largest[0]`` becomes
-        the most records a window had, before the window is handed over, so that the
-        read-ahead's bound never lags behind a large window.
+        the most records a window held whole had, before that window is returned, so that
+        the read-ahead's bound never lags behind a large window.
         """
         with without_prefetch():
             records = self._streamed(window, context)
@@ -270,17 +270,18 @@ class WindowBookmarks(abc.ABC):
             # there is no room to hold a window, its body waits in the socket for its turn.
             return workers - 1 if reading_first[0] else max(lookahead(), workers)
 
-        calls = [functools.partial(self._fetched, window, context, largest)
-                 for window in windows[1:]]
         def bodies_ahead() -> int:
             # The next window's body may wait in memory undecoded, even with no room to
             # hold its records: it is handed over, its records decoded in its turn.
             return max(lookahead(), 1) if slow[0] else 0
 
+        calls = [functools.partial(self._fetched, window, context, largest)
+                 for window in windows[1:]]
         pool = InOrderReadAhead(f"{self.name}-windows", calls,  # type: ignore[attr-defined]
                                 threads=min(workers, len(calls)), lookahead=lookahead,
                                 send_ahead=send_ahead, bodies_ahead=bodies_ahead)
-        # Then the first answer's headers decide, or their absence: a slow server.
+        # The first record decides; if it has not come by then, the first answer's headers
+        # do, or their absence (a slow server).
         timer = threading.Timer(WORTH_READING_AHEAD_SECONDS, decide)
         timer.daemon = True
         if slow[0] is None:
