@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import itertools
 import queue
 import sys
@@ -60,6 +61,7 @@ LARGE_BLOCK_BYTES = 256 * 1024
 _M_MMAP_THRESHOLD = -3  # mallopt(3)
 
 
+@functools.cache  # once a process: every stream and context that reads ahead calls it
 def settle_allocator() -> None:
     """Large blocks go back to the system when freed, whichever thread allocated them.
 
